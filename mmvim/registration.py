@@ -1,0 +1,39 @@
+"""Registration of mmvim's modules into the registries of the installed OpenMMLab packages.
+
+Runs once, from ``import mmvim`` (so ``custom_imports=dict(imports=['mmvim'])`` in a config is
+enough). mmseg and mmdet are optional: a package that is not installed is skipped, one that is
+installed but fails to import raises.
+"""
+import importlib
+import importlib.util
+
+from .models import VisionMamba
+
+MODEL_CLASSES = (VisionMamba, )
+DOWNSTREAM_PACKAGES = ('mmseg', 'mmdet')
+
+
+def _register(registry, cls):
+    registered = registry.module_dict.get(cls.__name__)
+    if registered is cls:
+        return
+    if registered is not None:
+        raise KeyError(f'{registry.scope} registry already has a different {cls.__name__} '
+                       f'({registered.__module__}); mmvim cannot register its own')
+    registry.register_module(module=cls)
+
+
+def register_all_modules():
+    """Register mmvim's models in the MODELS registry of every installed downstream package.
+
+    Returns the names of the packages registered into.
+    """
+    done = []
+    for package in DOWNSTREAM_PACKAGES:
+        if importlib.util.find_spec(package) is None:
+            continue
+        registry = importlib.import_module(f'{package}.registry').MODELS
+        for cls in MODEL_CLASSES:
+            _register(registry, cls)
+        done.append(package)
+    return done
