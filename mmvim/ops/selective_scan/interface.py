@@ -1,0 +1,118 @@
+"""Public selective-scan functions: argument checks and the choice of backend.
+
+Backends (``backend=``):
+    'triton'     fused Triton kernels (GPU; on CPU tensors under ``TRITON_INTERPRET=1``);
+    'torch'      vectorised PyTorch recurrence with a hand-written backward (CPU default);
+    'reference'  the plain specification in ``reference.py`` (slow; for tests and debugging).
+``backend=None`` picks 'triton' for CUDA tensors when Triton is importable, else 'torch'.
+"""
+import importlib.util
+
+import torch
+
+from .recurrent import selective_scan_recurrent
+from .reference import bidirectional_selective_scan_ref, selective_scan_ref
+
+BACKENDS = ('triton', 'torch', 'reference')
+
+
+def triton_available():
+    return importlib.util.find_spec('triton') is not None
+
+
+def resolve_backend(backend, device):
+    """The backend to use for tensors on ``device`` (see the module docstring)."""
+    if backend is None:
+        return 'triton' if device.type == 'cuda' and triton_available() else 'torch'
+    if backend not in BACKENDS:
+        raise ValueError(f'selective scan: unknown backend {backend!r}; choose one of {BACKENDS}')
+    if backend == 'triton' and not triton_available():
+        raise RuntimeError("selective scan: backend='triton' was asked for but Triton is not "
+                           'installed (pip install triton)')
+    return backend
+
+
+def _check(u, delta, A, B, C, D, z, delta_bias, prefix=''):
+    """Raise a ValueError naming the argument whose shape or dtype breaks the op contract."""
+    if u.dim() != 3:
+        raise ValueError(f'selective scan: {prefix}u must be (batch, dim, length), got '
+                         f'{tuple(u.shape)}')
+    batch, dim, length = u.shape
+    if A.dim() != 2 or A.shape[0] != dim:
+        raise ValueError(f'selective scan: {prefix}A must be (dim={dim}, dstate), got '
+                         f'{tuple(A.shape)}')
+    dstate = A.shape[1]
+    expected = {'delta': (u.shape, delta), 'z': (u.shape, z), 'B': ((batch, dstate, length), B),
+                'C': ((batch, dstate, length), C), 'D': ((dim,), D),
+                'delta_bias': ((dim,), delta_bias)}
+    for name, (shape, tensor) in expected.items():
+        if tensor is not None and tuple(tensor.shape) != tuple(shape):
+            raise ValueError(f'selective scan: {prefix}{name} must have shape {tuple(shape)} '
+                             f'(from u {tuple(u.shape)} and A {tuple(A.shape)}), got '
+                             f'{tuple(tensor.shape)}')
+    for name, tensor in (('A', A), ('D', D), ('delta_bias', delta_bias)):
+        if tensor is not None and tensor.dtype not in (torch.float32, torch.float64):
+            raise ValueError(f'selective scan: {prefix}{name} must be float32 (or float64), got '
+                             f'{tensor.dtype}')
+
+
+def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
+                   reverse=False, backend=None):
+    """One direction of the selective scan (mamba_ssm's ``selective_scan_fn`` semantics).
+
+    Args:
+        u, delta: (batch, dim, length), float32 / float16 / bfloat16 (float64 for tests).
+        A: (dim, dstate) float32.
+        B, C: (batch, dstate, length).
+        D, delta_bias: (dim,) float32, optional.
+        z: (batch, dim, length), optional gate: the output is multiplied by ``silu(z)``.
+        delta_softplus: ``delta <- softplus(delta + delta_bias)``.
+        reverse: run the recurrence from the last position to the first (no flipped copies).
+        backend: see the module docstring.
+
+    Returns:
+        y: (batch, dim, length) in ``u``'s dtype.
+    """
+    _check(u, delta, A, B, C, D, z, delta_bias)
+    backend = resolve_backend(backend, u.device)
+    if backend == 'reference':
+        return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse)
+    if backend == 'torch':
+        return selective_scan_recurrent(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                                        reverse)
+    from .triton_interface import selective_scan_triton
+    return selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse)
+
+
+def bidirectional_selective_scan(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
+                                 u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b,
+                                 z=None, delta_softplus=True, divide_out=True, backend=None):
+    """Vim's bidirectional scan: ``(scan_f + scan_b) * silu(z)``, halved when ``divide_out``.
+
+    The ``_f`` inputs feed the forward recurrence, the ``_b`` inputs the backward one
+    (last position to first). All inputs are in the original token order, shaped as in
+    :func:`selective_scan`; ``z`` is shared. Returns (batch, dim, length) in ``u_f``'s dtype.
+    """
+    _check(u_f, delta_f, A_f, B_f, C_f, D_f, z, delta_bias_f, prefix='forward ')
+    _check(u_b, delta_b, A_b, B_b, C_b, D_b, z, delta_bias_b, prefix='backward ')
+    if u_b.shape != u_f.shape or A_b.shape != A_f.shape:
+        raise ValueError(f'bidirectional selective scan: the two directions differ in shape: '
+                         f'u {tuple(u_f.shape)} vs {tuple(u_b.shape)}, '
+                         f'A {tuple(A_f.shape)} vs {tuple(A_b.shape)}')
+    backend = resolve_backend(backend, u_f.device)
+    if backend == 'reference':
+        return bidirectional_selective_scan_ref(
+            u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f, u_b, delta_b, A_b, B_b, C_b, D_b,
+            delta_bias_b, z, delta_softplus, divide_out)
+    if backend == 'torch':
+        y = (selective_scan_recurrent(u_f, delta_f, A_f, B_f, C_f, D_f, None, delta_bias_f,
+                                      delta_softplus)
+             + selective_scan_recurrent(u_b, delta_b, A_b, B_b, C_b, D_b, None, delta_bias_b,
+                                        delta_softplus, reverse=True))
+        if z is not None:
+            y = y * torch.nn.functional.silu(z)
+        return y / 2 if divide_out else y
+    from .triton_interface import bidirectional_selective_scan_triton
+    return bidirectional_selective_scan_triton(
+        u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f, u_b, delta_b, A_b, B_b, C_b, D_b,
+        delta_bias_b, z, delta_softplus, divide_out)
