@@ -1,0 +1,3 @@
+from .backbones import VisionMamba
+
+__all__ = ['VisionMamba']

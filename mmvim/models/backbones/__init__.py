@@ -1,0 +1,3 @@
+from .vim import VisionMamba
+
+__all__ = ['VisionMamba']

@@ -1,0 +1,257 @@
+import math
+
+import torch
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from ..layers import CLS_TOKEN_MODES, ResidualAdd, RMSNorm, VimBlock, cls_token_index, resize_pos_embed
+from .vim_checkpoint import load_vim_state_dict
+
+ARCH_SETTINGS = {
+    'tiny': dict(embed_dim=192, depth=24),
+    'small': dict(embed_dim=384, depth=24),
+    'base': dict(embed_dim=768, depth=24),
+}
+ARCH_ALIASES = {'ti': 'tiny', 't': 'tiny', 's': 'small', 'b': 'base'}
+OUT_TYPES = ('mixer', 'stream')
+
+
+class VisionMamba(BaseModule):
+    """Vision Mamba (Vim) backbone for dense prediction.
+
+    Zhu et al., "Vision Mamba: Efficient Visual Representation Learning with Bidirectional State
+    Space Model". Same math and parameter names as the official code, so the released ImageNet
+    checkpoints (hustvl/Vim ``*.pth``, their ``'model'`` entry) load through
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``.
+
+    Data flow: image (B, 3, H, W) -> patch conv -> tokens (B, M, D) -> class token inserted ->
+    + position embedding (resized to the input grid) -> ``depth`` :class:`VimBlock` s ->
+    taps at ``out_indices``, class token removed, reshaped to (B, D, H', W').
+
+    Args:
+        arch (str | None): 'tiny' (D=192), 'small' (D=384) or 'base' (D=768), all 24 blocks
+            (aliases 'ti', 's', 'b'). ``embed_dim`` / ``depth`` override it. Defaults to 'small'.
+        img_size (int | tuple): input size the position embedding is stored for; other sizes
+            are served by resizing it at forward time. Defaults to 224.
+        patch_size (int): patch convolution kernel. Defaults to 16.
+        stride (int): patch convolution stride; 8 is the paper's long-sequence setting, whose
+            grid is ``(H - patch_size) / stride + 1``. Defaults to 16.
+        in_channels (int): image channels. Defaults to 3.
+        embed_dim (int, optional): token width D.
+        depth (int, optional): number of blocks.
+        d_state (int): SSM state size. Defaults to 16.
+        d_conv (int): mixer conv kernel. Defaults to 4.
+        expand (int): mixer inner width E = expand * D. Defaults to 2.
+        cls_token (str | None): class token 'middle' (official, at position M // 2), 'head'
+            (position 0) or None. Defaults to 'middle'.
+        ckpt_cls_token (str | None): where the class token sits in checkpoints loaded through
+            ``init_cfg`` ('middle' for every released Vim checkpoint). Defaults to 'middle'.
+        out_indices (Sequence[int]): blocks whose output is tapped (negative counts from the end).
+            Defaults to (5, 11, 17, 23).
+        out_type (str): what is tapped: 'mixer', the block's mixer output (official segmentation
+            code), or 'stream', the residual stream after the block, i.e. ``residual + hidden``
+            (official detection code). Defaults to 'mixer'.
+        final_norm (bool): apply the final RMSNorm ``norm_f`` to the last tap (with
+            ``out_type='stream'`` and the last block tapped this is the official final feature).
+            Without it ``norm_f`` is not built and a checkpoint's ``norm_f.weight`` is skipped.
+            Defaults to False.
+        drop_rate (float): dropout after the position embedding. Defaults to 0.
+        drop_path_rate (float): stochastic depth; block i gets ``([0] + linspace(0, rate,
+            depth))[i]``, the last block's output ``rate`` (official schedule). Defaults to 0.1.
+        norm_eps (float): RMSNorm epsilon. Defaults to 1e-5.
+        residual_in_fp32 (bool): keep the residual stream in float32. Defaults to True.
+        divide_out (bool): halve the sum of the two scan directions. Defaults to True.
+        scan_backend (str | None): selective-scan backend ('triton', 'torch', 'reference');
+            None picks Triton on GPUs and the PyTorch path on CPUs. Defaults to None.
+        with_cp (bool): activation checkpointing per block in training. Defaults to False.
+        frozen_stages (int): -1 freezes nothing; 0 freezes the patch and position embeddings and
+            the class token; k > 0 also the first k blocks. Defaults to -1.
+        init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads an official
+            or mmvim checkpoint (see :func:`load_vim_state_dict`); without it the weights get the
+            official initialisation.
+
+    Inputs whose sides do not fit the patch grid are refused with an error (pad them, e.g. with
+    the data preprocessor's ``size_divisor=16``); they are not padded silently.
+    """
+
+    def __init__(self, arch='small', img_size=224, patch_size=16, stride=16, in_channels=3,
+                 embed_dim=None, depth=None, d_state=16, d_conv=4, expand=2, cls_token='middle',
+                 ckpt_cls_token='middle', out_indices=(5, 11, 17, 23), out_type='mixer',
+                 final_norm=False, drop_rate=0.0, drop_path_rate=0.1, norm_eps=1e-5,
+                 residual_in_fp32=True, divide_out=True, scan_backend=None, with_cp=False,
+                 frozen_stages=-1, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        settings = dict(ARCH_SETTINGS[self._arch_name(arch)]) if arch is not None else {}
+        settings.update({k: v for k, v in dict(embed_dim=embed_dim, depth=depth).items()
+                         if v is not None})
+        if set(settings) != {'embed_dim', 'depth'}:
+            raise ValueError('VisionMamba: give an arch or both embed_dim and depth')
+        self.embed_dim, self.depth = settings['embed_dim'], settings['depth']
+        for name, value, allowed in (('cls_token', cls_token, CLS_TOKEN_MODES),
+                                     ('ckpt_cls_token', ckpt_cls_token, CLS_TOKEN_MODES),
+                                     ('out_type', out_type, OUT_TYPES)):
+            if value not in allowed:
+                raise ValueError(f'VisionMamba: {name}={value!r}; choose one of {allowed}')
+        self.out_indices = self._normalise_out_indices(out_indices, self.depth)
+        self.img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        self.patch_size, self.stride = patch_size, stride
+        self.cls_token_mode, self.ckpt_cls_token = cls_token, ckpt_cls_token
+        self.out_type, self.with_cp, self.frozen_stages = out_type, with_cp, frozen_stages
+        self.grid_size = self.patch_grid(*self.img_size)
+
+        self.patch_embed = nn.Module()
+        self.patch_embed.proj = nn.Conv2d(in_channels, self.embed_dim, patch_size, stride)
+        num_patches = self.grid_size[0] * self.grid_size[1]
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim)) if cls_token else None
+        self.pos_embed = nn.Parameter(
+            torch.zeros(1, num_patches + (cls_token is not None), self.embed_dim))
+        self.pos_drop = nn.Dropout(drop_rate)
+        rates = [0.0] + torch.linspace(0, drop_path_rate, self.depth).tolist()
+        self.layers = nn.ModuleList(
+            VimBlock(self.embed_dim, drop_path=rates[i], norm_eps=norm_eps,
+                     residual_in_fp32=residual_in_fp32, d_state=d_state, d_conv=d_conv,
+                     expand=expand, divide_out=divide_out, scan_backend=scan_backend)
+            for i in range(self.depth))
+        # the last block's output joins the stream with the full drop-path rate (official)
+        self.final_add = ResidualAdd(drop_path_rate, residual_in_fp32)
+        self.norm_f = RMSNorm(self.embed_dim, eps=norm_eps) if final_norm else None
+        self._official_init()
+        self._freeze_stages()
+
+    # construction helpers -------------------------------------------------------------------
+
+    @staticmethod
+    def _arch_name(arch):
+        name = ARCH_ALIASES.get(str(arch).lower(), str(arch).lower())
+        if name not in ARCH_SETTINGS:
+            raise ValueError(f'VisionMamba: unknown arch {arch!r}; choose one of '
+                             f'{sorted(ARCH_SETTINGS)} (or aliases {sorted(ARCH_ALIASES)})')
+        return name
+
+    @staticmethod
+    def _normalise_out_indices(out_indices, depth):
+        out_indices = (out_indices, ) if isinstance(out_indices, int) else tuple(out_indices)
+        if not out_indices:
+            raise ValueError('VisionMamba: out_indices is empty')
+        for index in out_indices:
+            if not -depth <= index < depth:
+                raise ValueError(f'VisionMamba: out_indices {out_indices} has {index}, beyond the '
+                                 f'{depth} blocks (valid: {-depth}..{depth - 1})')
+        return tuple(index % depth for index in out_indices)
+
+    @torch.no_grad()
+    def _official_init(self):
+        """Official Vim init: lecun-normal patch conv, trunc-normal(0.02) position embedding and
+        class token, out_proj rescaled by 1/sqrt(depth). The mixer initialises its SSM parts."""
+        proj = self.patch_embed.proj
+        std = math.sqrt(1.0 / (proj.weight[0].numel())) / .87962566103423978
+        nn.init.trunc_normal_(proj.weight, std=std, a=-2 * std, b=2 * std)
+        nn.init.zeros_(proj.bias)
+        for param in (self.pos_embed, self.cls_token):
+            if param is not None:
+                nn.init.trunc_normal_(param, std=.02, a=-.04, b=.04)
+        for layer in self.layers:
+            weight = layer.mixer.out_proj.weight
+            nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+            weight /= math.sqrt(self.depth)
+
+    def init_weights(self):
+        """Load ``init_cfg``'s checkpoint (type 'Pretrained'); other init_cfg types as mmengine."""
+        if self.init_cfg and self.init_cfg.get('type') == 'Pretrained':
+            load_vim_state_dict(self, self.init_cfg['checkpoint'],
+                                logger=MMLogger.get_current_instance())
+            self._is_init = True
+        else:
+            super().init_weights()
+
+    def _frozen_modules(self):
+        if self.frozen_stages < 0:
+            return [], []
+        params = [p for p in (self.pos_embed, self.cls_token) if p is not None]
+        return [self.patch_embed, *self.layers[:self.frozen_stages]], params
+
+    def _freeze_stages(self):
+        modules, params = self._frozen_modules()
+        for p in params + [p for m in modules for p in m.parameters()]:
+            p.requires_grad = False
+        for m in modules:
+            m.eval()
+
+    def train(self, mode=True):
+        super().train(mode)
+        for m in self._frozen_modules()[0]:
+            m.eval()
+        return self
+
+    # geometry --------------------------------------------------------------------------------
+
+    def patch_grid(self, height, width):
+        """The (rows, cols) patch grid of an input of ``height`` x ``width``; raises if the input
+        does not tile exactly."""
+        grid = []
+        for side in (height, width):
+            if side < self.patch_size or (side - self.patch_size) % self.stride:
+                raise ValueError(
+                    f'VisionMamba: input of size {height}x{width} does not fit patch '
+                    f'{self.patch_size} with stride {self.stride}: each side must be '
+                    f'{self.patch_size} + a multiple of {self.stride}. Pad the input (e.g. '
+                    f'size_divisor={self.stride} in the data preprocessor).')
+            grid.append((side - self.patch_size) // self.stride + 1)
+        return tuple(grid)
+
+    def pos_embed_for(self, grid):
+        """The position embedding for a patch ``grid``, class entry where the token goes."""
+        if tuple(grid) == self.grid_size:
+            return self.pos_embed
+        src_index = cls_token_index(self.cls_token_mode, self.grid_size[0] * self.grid_size[1])
+        dst_index = cls_token_index(self.cls_token_mode, grid[0] * grid[1])
+        return resize_pos_embed(self.pos_embed, self.grid_size, grid, src_index, dst_index)
+
+    # forward ---------------------------------------------------------------------------------
+
+    def _run_block(self, layer, hidden, residual):
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return checkpoint(layer, hidden, residual, use_reentrant=False)
+        return layer(hidden, residual)
+
+    def forward(self, x):
+        """(B, C, H, W) -> tuple of (B, D, H', W'), one per ``out_indices`` entry, in its order."""
+        if x.dim() != 4:
+            raise ValueError(f'VisionMamba: expected images (B, C, H, W), got {tuple(x.shape)}')
+        grid = self.patch_grid(x.shape[2], x.shape[3])
+        tokens = self.patch_embed.proj(x).flatten(2).transpose(1, 2)     # (B, M, D)
+        cls_index = cls_token_index(self.cls_token_mode, tokens.shape[1])
+        if cls_index is not None:
+            cls = self.cls_token.expand(tokens.shape[0], -1, -1)
+            tokens = torch.cat([tokens[:, :cls_index], cls, tokens[:, cls_index:]], dim=1)
+        hidden, residual = self.pos_drop(tokens + self.pos_embed_for(grid)), None
+
+        taps = {}
+        last = max(self.out_indices)
+        for i, layer in enumerate(self.layers[:last + 1]):
+            hidden, residual = self._run_block(layer, hidden, residual)
+            if self.out_type == 'mixer' and i in self.out_indices:
+                taps[i] = hidden
+            elif self.out_type == 'stream' and i - 1 in self.out_indices:
+                taps[i - 1] = residual                     # the stream after block i - 1
+        if self.out_type == 'stream':
+            taps[last] = self.final_stream(hidden, residual, last)
+
+        outs = [taps[i] for i in self.out_indices]
+        if self.norm_f is not None:
+            outs[-1] = self.norm_f(outs[-1].to(self.norm_f.weight.dtype))
+        return tuple(self._to_map(out, cls_index, grid) for out in outs)
+
+    def final_stream(self, hidden, residual, index):
+        """The residual stream after block ``index``: the next block's add, or for the last block
+        the official final ``residual + drop_path(hidden)`` with the full drop-path rate."""
+        add = self.layers[index + 1].add if index + 1 < self.depth else self.final_add
+        return add(hidden, residual)
+
+    @staticmethod
+    def _to_map(tokens, cls_index, grid):
+        if cls_index is not None:
+            tokens = torch.cat([tokens[:, :cls_index], tokens[:, cls_index + 1:]], dim=1)
+        return tokens.transpose(1, 2).reshape(tokens.shape[0], -1, *grid).contiguous()

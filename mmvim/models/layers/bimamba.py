@@ -1,0 +1,106 @@
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mmvim.ops import bidirectional_selective_scan
+
+
+def depthwise_conv1d(x, weight, bias, reverse=False):
+    """Causal depthwise convolution along the length, or anti-causal with ``reverse``.
+
+    The anti-causal convolution of the original order equals the causal one of the flipped
+    sequence, flipped back: it uses the mirrored kernel instead of flipping the activations.
+
+    Args:
+        x: (batch, channels, length).
+        weight: (channels, 1, kernel). bias: (channels,) or None.
+    Returns:
+        (batch, channels, length).
+    """
+    kernel = weight.shape[-1]
+    if reverse:
+        return F.conv1d(x, weight.flip(-1), bias, padding=kernel - 1, groups=x.shape[1])[..., kernel - 1:]
+    return F.conv1d(x, weight, bias, padding=kernel - 1, groups=x.shape[1])[..., :x.shape[-1]]
+
+
+class BiMambaMixer(nn.Module):
+    """Vim's bidirectional Mamba mixer (official ``Mamba`` with ``bimamba_type='v2'``).
+
+    ``in_proj`` and ``out_proj`` are shared; each direction has its own conv1d, x_proj, dt_proj,
+    A_log and D (``*_b`` for the backward direction). Parameter names match the released
+    checkpoints (``layers.{i}.mixer.*``). Both directions read the tokens in their original order;
+    the backward one convolves anti-causally and scans from the last token to the first.
+
+    Args:
+        d_model: token width D.
+        d_state: SSM state size N. Defaults to 16.
+        d_conv: depthwise conv kernel. Defaults to 4.
+        expand: inner width E = expand * D. Defaults to 2.
+        dt_rank: rank R of the delta projection; 'auto' is ceil(D / 16).
+        dt_min, dt_max, dt_init_floor: range of the initial step sizes (official init).
+        divide_out: halve the sum of the two directions (official ``if_divide_out``).
+        scan_backend: backend of :func:`mmvim.ops.bidirectional_selective_scan`; None picks one.
+
+    Shape: (batch, length, D) -> (batch, length, D).
+    """
+
+    def __init__(self, d_model, d_state=16, d_conv=4, expand=2, dt_rank='auto', dt_min=1e-3,
+                 dt_max=1e-1, dt_init_floor=1e-4, divide_out=True, scan_backend=None):
+        super().__init__()
+        self.d_inner = expand * d_model
+        self.d_state = d_state
+        self.dt_rank = math.ceil(d_model / 16) if dt_rank == 'auto' else dt_rank
+        self.divide_out = divide_out
+        self.scan_backend = scan_backend
+        self.in_proj = nn.Linear(d_model, 2 * self.d_inner, bias=False)
+        self.out_proj = nn.Linear(self.d_inner, d_model, bias=False)
+        for suffix in ('', '_b'):
+            conv = nn.Conv1d(self.d_inner, self.d_inner, d_conv, groups=self.d_inner,
+                             padding=d_conv - 1)
+            x_proj = nn.Linear(self.d_inner, self.dt_rank + 2 * d_state, bias=False)
+            dt_proj = nn.Linear(self.dt_rank, self.d_inner, bias=True)
+            A_log = nn.Parameter(torch.empty(self.d_inner, d_state))
+            D = nn.Parameter(torch.empty(self.d_inner))
+            for name, module in (('conv1d', conv), ('x_proj', x_proj), ('dt_proj', dt_proj)):
+                setattr(self, name + suffix, module)
+            setattr(self, 'A' + suffix + '_log', A_log)
+            setattr(self, 'D' + suffix, D)
+        self.dt_range = (dt_min, dt_max, dt_init_floor)
+        self.reset_ssm_parameters()
+
+    @torch.no_grad()
+    def reset_ssm_parameters(self):
+        """Official Mamba init of A_log, D and dt_proj, for both directions."""
+        dt_min, dt_max, dt_floor = self.dt_range
+        A = torch.arange(1, self.d_state + 1, dtype=torch.float32).repeat(self.d_inner, 1)
+        for suffix in ('', '_b'):
+            getattr(self, 'A' + suffix + '_log').copy_(torch.log(A))
+            getattr(self, 'D' + suffix).fill_(1.0)
+            dt_proj = getattr(self, 'dt_proj' + suffix)
+            std = self.dt_rank**-0.5
+            nn.init.uniform_(dt_proj.weight, -std, std)
+            dt = torch.exp(torch.rand(self.d_inner) * (math.log(dt_max) - math.log(dt_min))
+                           + math.log(dt_min)).clamp(min=dt_floor)
+            dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # inverse of softplus
+
+    def _ssm_inputs(self, x, x_proj, dt_proj):
+        """x (batch, E, L) -> delta (batch, E, L) without bias, B and C (batch, N, L)."""
+        dt, B, C = x_proj(x.transpose(1, 2)).split([self.dt_rank, self.d_state, self.d_state], -1)
+        delta = F.linear(dt, dt_proj.weight).transpose(1, 2)
+        return delta, B.transpose(1, 2), C.transpose(1, 2)
+
+    def forward(self, hidden):
+        x, z = self.in_proj(hidden).transpose(1, 2).chunk(2, dim=1)      # each (batch, E, L)
+        x_f = F.silu(depthwise_conv1d(x, self.conv1d.weight, self.conv1d.bias))
+        x_b = F.silu(depthwise_conv1d(x, self.conv1d_b.weight, self.conv1d_b.bias, reverse=True))
+        delta_f, B_f, C_f = self._ssm_inputs(x_f, self.x_proj, self.dt_proj)
+        delta_b, B_b, C_b = self._ssm_inputs(x_b, self.x_proj_b, self.dt_proj_b)
+        y = bidirectional_selective_scan(
+            x_f, delta_f, -torch.exp(self.A_log.float()), B_f, C_f, self.D.float(),
+            self.dt_proj.bias.float(),
+            x_b, delta_b, -torch.exp(self.A_b_log.float()), B_b, C_b, self.D_b.float(),
+            self.dt_proj_b.bias.float(),
+            z=z, delta_softplus=True, divide_out=self.divide_out, backend=self.scan_backend)
+        return self.out_proj(y.transpose(1, 2))

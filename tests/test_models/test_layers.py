@@ -1,0 +1,104 @@
+"""Vim's building blocks against independent, official-style formulations."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmvim.models.layers import (BiMambaMixer, RMSNorm, cls_token_index, depthwise_conv1d,
+                                 resize_pos_embed)
+from mmvim.ops import selective_scan_ref
+
+
+def test_anticausal_conv_is_flipped_causal_conv():
+    x, weight, bias = torch.randn(2, 6, 11), torch.randn(6, 1, 4), torch.randn(6)
+    expected = depthwise_conv1d(x.flip(-1), weight, bias).flip(-1)
+    torch.testing.assert_close(depthwise_conv1d(x, weight, bias, reverse=True), expected)
+    # causal: output t sees inputs <= t only
+    causal = depthwise_conv1d(x, weight, bias)
+    x2 = x.clone()
+    x2[..., 7:] = 0
+    torch.testing.assert_close(depthwise_conv1d(x2, weight, bias)[..., :7], causal[..., :7])
+
+
+def test_rms_norm_formula():
+    norm = RMSNorm(8, eps=1e-5)
+    norm.weight.data.normal_()
+    x = torch.randn(3, 5, 8, dtype=torch.float64)
+    expected = x / torch.sqrt((x**2).mean(-1, keepdim=True) + 1e-5) * norm.weight.double()
+    torch.testing.assert_close(norm(x), expected)
+    assert norm(x.to(torch.bfloat16)).dtype == torch.bfloat16
+
+
+def official_mixer_forward(m, hidden):
+    """Vim's bimamba v2 path as the official code runs it: the backward direction on flipped
+    copies of the sequence (flip in, causal conv, scan, flip out)."""
+    xz = hidden @ m.in_proj.weight.T
+    x, z = xz.transpose(1, 2).chunk(2, dim=1)
+    outs = []
+    for suffix, flip in (('', False), ('_b', True)):
+        xs, zs = (x.flip(-1), z.flip(-1)) if flip else (x, z)
+        conv = getattr(m, 'conv1d' + suffix)
+        xc = F.silu(F.conv1d(xs, conv.weight, conv.bias, padding=3, groups=xs.shape[1])
+                    [..., :xs.shape[-1]])
+        x_dbl = xc.transpose(1, 2) @ getattr(m, 'x_proj' + suffix).weight.T
+        dt, B, C = x_dbl.split([m.dt_rank, m.d_state, m.d_state], dim=-1)
+        dt_proj = getattr(m, 'dt_proj' + suffix)
+        delta = (dt @ dt_proj.weight.T).transpose(1, 2)
+        y = selective_scan_ref(xc, delta, -torch.exp(getattr(m, 'A' + suffix + '_log')),
+                               B.transpose(1, 2), C.transpose(1, 2), getattr(m, 'D' + suffix),
+                               zs, dt_proj.bias, delta_softplus=True)
+        outs.append(y.flip(-1) if flip else y)
+    return ((outs[0] + outs[1]).transpose(1, 2) / 2) @ m.out_proj.weight.T
+
+
+@pytest.mark.parametrize('backend', ['torch', 'reference'])
+def test_mixer_matches_official_flip_formulation(backend):
+    mixer = BiMambaMixer(16, d_state=4, scan_backend=backend).double()
+    with torch.no_grad():                 # move D and the biases off their init values
+        for p in mixer.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    hidden = torch.randn(2, 13, 16, dtype=torch.float64)
+    torch.testing.assert_close(mixer(hidden), official_mixer_forward(mixer, hidden))
+
+
+def test_mixer_parameter_names_and_init():
+    mixer = BiMambaMixer(192)
+    shapes = {k: tuple(v.shape) for k, v in mixer.state_dict().items()}
+    E, R, N = 384, 12, 16
+    assert shapes == {
+        'in_proj.weight': (2 * E, 192), 'out_proj.weight': (192, E),
+        'conv1d.weight': (E, 1, 4), 'conv1d.bias': (E, ), 'conv1d_b.weight': (E, 1, 4),
+        'conv1d_b.bias': (E, ), 'x_proj.weight': (R + 2 * N, E), 'x_proj_b.weight': (R + 2 * N, E),
+        'dt_proj.weight': (E, R), 'dt_proj.bias': (E, ), 'dt_proj_b.weight': (E, R),
+        'dt_proj_b.bias': (E, ), 'A_log': (E, N), 'A_b_log': (E, N), 'D': (E, ), 'D_b': (E, )}
+    torch.testing.assert_close(mixer.A_b_log[7], torch.log(torch.arange(1.0, N + 1)))
+    dt = F.softplus(mixer.dt_proj.bias)
+    assert dt.min() >= 1e-4 - 1e-7 and dt.max() <= 0.1 + 1e-6
+    assert mixer.dt_proj.weight.abs().max() <= R**-0.5
+
+
+def test_pos_embed_resize_identity_and_class_entry():
+    pos = torch.randn(1, 197, 8)
+    torch.testing.assert_close(resize_pos_embed(pos, (14, 14), (14, 14), 98, 98), pos)
+    resized = resize_pos_embed(pos, (14, 14), (32, 32), 98, cls_token_index('middle', 1024))
+    assert resized.shape == (1, 1025, 8)
+    torch.testing.assert_close(resized[:, 512], pos[:, 98])
+    head = resize_pos_embed(pos, (14, 14), (20, 30), 98, 0)
+    torch.testing.assert_close(head[:, 0], pos[:, 98])
+    assert resize_pos_embed(pos, (14, 14), (20, 30), 98, None).shape == (1, 600, 8)
+
+
+def test_pos_embed_resize_non_square_is_smooth():
+    """A smooth embedding stays smooth: resizing a linear ramp gives (nearly) a linear ramp."""
+    rows, cols = torch.meshgrid(torch.linspace(0, 1, 14), torch.linspace(0, 1, 14), indexing='ij')
+    pos = torch.stack([rows, cols], -1).reshape(1, 196, 2)
+    out = resize_pos_embed(pos, (14, 14), (21, 35)).reshape(21, 35, 2)
+    assert (out[1:, :, 0] - out[:-1, :, 0]).min() > 0       # rows increase down
+    assert (out[:, 1:, 1] - out[:, :-1, 1]).min() > 0       # cols increase right
+    assert (out[:, :, 0].diff(dim=0).abs().max()) < 2.0 / 14
+
+
+def test_pos_embed_resize_rejects_mismatched_grid():
+    with pytest.raises(ValueError, match='does not fit a 14x14 grid'):
+        resize_pos_embed(torch.zeros(1, 196, 8), (14, 14), (7, 7), src_cls_index=98)
