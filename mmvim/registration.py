@@ -5,7 +5,6 @@ enough). mmseg and mmdet are optional: a package that is not installed is skippe
 installed but fails to import raises.
 """
 import importlib
-import importlib.util
 
 from .models import VisionMamba
 
@@ -30,9 +29,12 @@ def register_all_modules():
     """
     done = []
     for package in DOWNSTREAM_PACKAGES:
-        if importlib.util.find_spec(package) is None:
+        try:
+            registry = importlib.import_module(f'{package}.registry').MODELS
+        except ModuleNotFoundError as err:
+            if err.name != package:         # installed, but something it needs is missing
+                raise
             continue
-        registry = importlib.import_module(f'{package}.registry').MODELS
         for cls in MODEL_CLASSES:
             _register(registry, cls)
         done.append(package)
