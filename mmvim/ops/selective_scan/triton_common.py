@@ -1,0 +1,99 @@
+"""Triton building blocks shared by the selective-scan forward and backward kernels.
+
+Every kernel works on one (batch, block of ``BD`` channels, chunk of the length) per program and
+walks its chunk in tiles of ``T`` positions. A direction is only an index map: the forward
+direction visits positions ``t`` ascending, the reverse one descending, so both run the same code
+(``REV`` flag) on inputs in their original order. Inside a tile the recurrence
+``h_t = a_t h_{t-1} + b_t`` is an associative scan of (a, b) pairs along axis 0 of a (T, BD, NP)
+block, NP = dstate padded to a power of two; padded and out-of-range lanes are the identity
+(a=1, b=0). That orientation puts the states on lanes and the T positions in each thread's
+registers, so the scan is mostly sequential in-thread work (T across lanes costs ~4x the
+shuffles).
+
+Tensor layouts (all contiguous): u, delta, z, y and their gradients (batch, dim, length);
+B, C, dB, dC (batch, dstate, length); A, dA (dim, dstate); D, delta_bias (dim,).
+"""
+import triton
+import triton.language as tl
+
+LOG2E = tl.constexpr(1.4426950408889634)
+
+
+@triton.jit
+def affine_combine(a1, b1, a2, b2):
+    """Compose ``h -> a1 h + b1`` (applied first) with ``h -> a2 h + b2``."""
+    return a1 * a2, a2 * b1 + b2
+
+
+@triton.jit
+def reverse_affine_scan(a, b):
+    """Suffix scan along axis 0 of the affine maps (a, b): at t, the composition of the maps at
+    positions T-1, ..., t+1, t (applied in that order), as (product of a, offset)."""
+    return tl.associative_scan((a, b), 0, affine_combine, reverse=True)
+
+
+@triton.jit
+def tile_positions(c, k, CHUNK, T: tl.constexpr, REV: tl.constexpr):
+    """(T,) sequence positions of tile ``k`` of chunk ``c``, in the direction's visiting order."""
+    i = tl.arange(0, T)
+    if REV:
+        return (c + 1) * CHUNK - 1 - k * T - i
+    return c * CHUNK + k * T + i
+
+
+@triton.jit
+def tile_index(c, k, TPC, REV: tl.constexpr):
+    """Index of tile ``k`` of chunk ``c`` among the length's tiles of T positions (in t order),
+    so that states saved per tile do not depend on the chunk size."""
+    if REV:
+        return c * TPC + TPC - 1 - k
+    return c * TPC + k
+
+
+@triton.jit
+def softplus(x):
+    """log(1 + exp(x)) in float32, accurate for large negative x too (log1p trick)."""
+    e = tl.exp(-tl.abs(x))
+    w = 1.0 + e
+    log1p = tl.where(w == 1.0, e, tl.log(w) * (e / (w - 1.0)))
+    return tl.maximum(x, 0.0) + log1p
+
+
+@triton.jit
+def load_rows(ptr, row, rmask, t, L, T_MASK):
+    """(T, R) float32 tile ``ptr[row, t]`` of a (rows, L) matrix; zero outside."""
+    mask = T_MASK[:, None] & rmask[None, :]
+    return tl.load(ptr + row[None, :] * L + t[:, None], mask=mask, other=0.0).to(tl.float32)
+
+
+@triton.jit
+def load_delta(dt_ptr, row, dmask, t, tmask, L, bias, HAS_BIAS: tl.constexpr,
+               SOFTPLUS: tl.constexpr):
+    """(T, BD) delta after bias and softplus, and the pre-softplus value; delta is 0 outside."""
+    raw = load_rows(dt_ptr, row, dmask, t, L, tmask)
+    if HAS_BIAS:
+        raw += bias[None, :]
+    dt = raw
+    if SOFTPLUS:
+        dt = softplus(raw)
+    return tl.where(tmask[:, None] & dmask[None, :], dt, 0.0), raw
+
+
+@triton.jit
+def fold_chunks(end_ptr, sum_ptr, row, dmask, n, nmask, A2, c, NC, NP: tl.constexpr,
+                ASCENDING: tl.constexpr):
+    """Carry a state across whole chunks: ``h <- exp(A sum_delta[c']) h + end[c']``.
+
+    ``end`` (batch*dim, NC, NP) holds each chunk's local end state, ``sum`` (batch*dim, NC) the sum
+    of the delta values whose decays link it. Folds chunks 0..c-1 (ASCENDING) or NC-1..c+1,
+    the farthest first, and returns the (BD, NP) state entering chunk ``c``.
+    """
+    h = tl.zeros([row.shape[0], NP], dtype=tl.float32)
+    mask = dmask[:, None] & nmask[None, :]
+    count = c if ASCENDING else NC - 1 - c
+    for j in range(count):
+        cj = j if ASCENDING else NC - 1 - j
+        s = tl.load(sum_ptr + row * NC + cj, mask=dmask, other=0.0)
+        end = tl.load(end_ptr + (row[:, None] * NC + cj) * NP + n[None, :], mask=mask, other=0.0)
+        h = tl.exp2(A2 * s[:, None]) * h + end
+    return h

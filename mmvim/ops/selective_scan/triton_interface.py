@@ -1,0 +1,163 @@
+"""Autograd functions and launch code for the Triton selective-scan kernels.
+
+One autograd Function serves the single-direction op (either direction) and the fused
+bidirectional one: a direction is a slot ('f' runs first to last, 'b' last to first) of the same
+two kernels. Only the inputs and, per direction, the state entering every tile of ``T``
+positions, (batch * dim, ceil(length / T), NP) float32, are kept for the backward pass.
+"""
+import functools
+import math
+
+import torch
+import triton
+
+from .triton_backward import scan_backward_kernel
+from .triton_forward import scan_forward_kernel
+
+# Tests set these: POISON_OUTPUTS fills outputs with NaN before the kernels run, so an element
+# no kernel writes shows up; CONFIG_OVERRIDE replaces entries of the launch configuration.
+POISON_OUTPUTS = False
+CONFIG_OVERRIDE = {}
+
+# T: tile length (shared: the backward reads the states the forward saved per tile);
+# BD_*: channels per program; WARPS_*: warps per program; WAVES: chunks are added until the
+# grid holds WAVES programs per multiprocessor.
+DEFAULT_CONFIG = dict(T=16, BD_F=8, WARPS_F=4, BD_B=8, WARPS_B=4, WAVES=4)
+
+
+@functools.lru_cache(maxsize=None)
+def _num_sms(device):
+    if device.type != 'cuda':
+        return 4
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def _chunking(batch, dim, length, bd, cfg, device):
+    """(NC, CHUNK, TPC): chunks of CHUNK = TPC * T positions, enough to fill the GPU."""
+    T = cfg['T']
+    tiles = triton.cdiv(length, T)
+    programs = batch * triton.cdiv(dim, bd)
+    want = cfg.get('CHUNKS') or math.ceil(cfg['WAVES'] * _num_sms(device) / programs)
+    tpc = triton.cdiv(tiles, min(max(want, 1), tiles))
+    return triton.cdiv(tiles, tpc), tpc * T, tpc
+
+
+def _new(like, dtype=None):
+    dtype = dtype or like.dtype
+    if POISON_OUTPUTS:
+        return torch.full(like.shape, float('nan'), dtype=dtype, device=like.device)
+    return torch.empty(like.shape, dtype=dtype, device=like.device)
+
+
+def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, **extra):
+    """Launch ``kernel`` (stage 1 when the length is split into chunks, then stage 2).
+
+    ``slots`` is [forward direction, reverse direction], each a tuple (u, delta, A, B, C, D,
+    delta_bias) or None; ``per_slot(slot, i, nc)`` gives that slot's extra tensors (after its
+    chunk-link buffers); an absent slot reuses the other's tensors, which the kernel ignores.
+    """
+    u, A = next(s for s in slots if s is not None)[0:3:2]
+    batch, dim, length = u.shape
+    present = [s is not None for s in slots]
+    T = cfg['T']
+    nc, chunk, tpc = _chunking(batch, dim, length, bd, cfg, u.device)
+    np2 = triton.next_power_of_2(A.shape[1])
+    f32 = dict(dtype=torch.float32, device=u.device)
+    args = list(head)
+    for i in range(2):
+        slot = slots[i] if present[i] else slots[1 - i]
+        args += [t if t is not None else u for t in slot]
+        args += [torch.empty(batch * dim, nc, np2, **f32), torch.empty(batch * dim, nc, **f32)]
+        args += per_slot(slot, i, nc)
+    ref = slots[present.index(True)]
+    flags = dict(HAS_F=present[0], HAS_B=present[1], HAS_Z=z is not None,
+                 HAS_D=ref[5] is not None, HAS_BIAS=ref[6] is not None, SOFTPLUS=softplus,
+                 BD=bd, NP=np2, T=T, num_warps=warps, **extra)
+    grid = (batch * triton.cdiv(dim, bd), nc)
+    sizes = (length, dim, A.shape[1], nc, chunk, tpc, triton.cdiv(length, T), scale)
+    if nc > 1:
+        kernel[grid](*args, *sizes, OUTPUT=False, **flags)
+    kernel[grid](*args, *sizes, OUTPUT=True, **flags)
+
+
+def _state_buffer(slot, T):
+    """(batch * dim, ceil(length / T), NP) float32: the state entering each tile."""
+    batch, dim, length = slot[0].shape
+    return torch.empty(batch * dim, triton.cdiv(length, T), triton.next_power_of_2(
+        slot[2].shape[1]), dtype=torch.float32, device=slot[0].device)
+
+
+class _TritonScan(torch.autograd.Function):
+    """Inputs: rev (one bool per direction: False runs first to last), softplus, scale, z, then
+    per direction u, delta, A, B, C, D, delta_bias. Output: sum of directions * silu(z) * scale."""
+
+    @staticmethod
+    def forward(ctx, rev, softplus, scale, z, *tensors):
+        slots = [None, None]
+        for i, r in enumerate(rev):
+            slots[int(r)] = tensors[7 * i:7 * i + 7]
+        cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
+        save = any(ctx.needs_input_grad)
+        u = tensors[0]
+        y = _new(u)
+        states = [_state_buffer(s, cfg['T']) if save and s is not None else None for s in slots]
+        _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'],
+                cfg['WARPS_F'], lambda slot, i, nc: [states[i] if states[i] is not None else u],
+                (y, z if z is not None else u), SAVE=save)
+        if save:
+            ctx.save_for_backward(z, *tensors, *[s for s in states if s is not None])
+            ctx.config = (rev, softplus, scale, cfg)
+        return y
+
+    @staticmethod
+    def backward(ctx, dout):
+        rev, softplus, scale, cfg = ctx.config
+        z, *saved = ctx.saved_tensors
+        tensors, kept = saved[:7 * len(rev)], list(saved[7 * len(rev):])
+        slots, states, grads = [None, None], [None, None], [None, None]
+        for i, r in enumerate(rev):
+            slots[int(r)] = tensors[7 * i:7 * i + 7]
+        for i in range(2):
+            states[i] = kept.pop(0) if slots[i] is not None else None
+        dout = dout.contiguous()
+        f32 = dict(dtype=torch.float32, device=dout.device)
+
+        def per_slot(slot, i, nc):
+            grads[i] = (_new(slot[0]), _new(slot[1]), torch.zeros(slot[2].shape, **f32),
+                        torch.zeros(slot[3].shape, **f32), torch.zeros(slot[4].shape, **f32),
+                        torch.zeros(slot[0].shape[1], **f32), torch.zeros(slot[0].shape[1], **f32))
+            return [states[i] if states[i] is not None else dout, *grads[i]]
+
+        dz = _new(z) if z is not None else None
+        _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'],
+                cfg['WARPS_B'], per_slot, (dz if z is not None else dout, dout,
+                                           z if z is not None else dout))
+        out = []
+        for r in rev:
+            slot = slots[int(r)]
+            out += [g.to(t.dtype) if t is not None else None for g, t in zip(grads[int(r)], slot)]
+        return (None, None, None, dz, *out)
+
+
+def _contiguous(*tensors):
+    return [None if t is None else t.contiguous() for t in tensors]
+
+
+def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse):
+    """One direction; shapes as in :func:`mmvim.ops.selective_scan`."""
+    z, *tensors = _contiguous(z, u, delta, A, B, C, D, delta_bias)
+    return _TritonScan.apply((bool(reverse),), delta_softplus, 1.0, z, *tensors)
+
+
+def bidirectional_selective_scan_triton(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
+                                        u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b,
+                                        z, delta_softplus, divide_out):
+    """Both directions in one launch; shapes as in :func:`mmvim.ops.bidirectional_selective_scan`."""
+    # the kernel takes D and delta_bias for both directions or for neither
+    fill = lambda f, b: [u_f.new_zeros(u_f.shape[1], dtype=torch.float32) if t is None and  # noqa
+                         (f, b) != (None, None) else t for t in (f, b)]
+    (D_f, D_b), (delta_bias_f, delta_bias_b) = fill(D_f, D_b), fill(delta_bias_f, delta_bias_b)
+    z, *tensors = _contiguous(z, u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
+                              u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b)
+    return _TritonScan.apply((False, True), delta_softplus, 0.5 if divide_out else 1.0, z,
+                             *tensors)

@@ -1,0 +1,122 @@
+"""The Triton selective-scan kernels against the float64 specification.
+
+On CPU the kernels run under TRITON_INTERPRET=1 (tests/conftest.py) on tiny shapes with short
+tiles and several chunks, so the chunk carries, the tile carries and the padding all run. The
+``cuda`` tests repeat the comparison at real sizes on a GPU. Inputs are fresh random draws each
+run, and outputs are poisoned with NaN first so an element no kernel writes fails the test.
+"""
+import pytest
+import torch
+
+from mmvim.ops.selective_scan import bidirectional_selective_scan, selective_scan
+from mmvim.ops.selective_scan import triton_interface
+from tests.scan_inputs import rel_err, scan_inputs
+
+ORDER = ('u', 'delta', 'A', 'B', 'C', 'D', 'delta_bias')
+TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 1e-2}
+
+
+@pytest.fixture(autouse=True)
+def poison(monkeypatch):
+    monkeypatch.setattr(triton_interface, 'POISON_OUTPUTS', True)
+
+
+@pytest.fixture
+def small_tiles(monkeypatch):
+    """Tiles of 4 positions and 3 chunks: the interpreter stays fast and every carry runs."""
+    monkeypatch.setattr(triton_interface, 'CONFIG_OVERRIDE', dict(T=4, BD_F=2, BD_B=2, CHUNKS=3))
+
+
+def _double(tensors):
+    return {k: None if v is None else v.detach().double().requires_grad_(v.requires_grad)
+            for k, v in tensors.items()}
+
+
+def _check(out, ref, inputs, ref_inputs, tol):
+    """Forward and every gradient within ``tol`` of the reference, nothing NaN."""
+    assert not out.isnan().any()
+    assert rel_err(out, ref) < tol, ('y', rel_err(out, ref))
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    ref.backward(grad.double())
+    for name, x in inputs.items():
+        if x is None or not x.requires_grad:
+            continue
+        assert not x.grad.isnan().any(), name
+        ref_grad = ref_inputs[name].grad
+        if ref_grad.norm() == 0:  # e.g. dA at length 1: only rounding (FMA contraction) remains
+            assert x.grad.norm() < 1e-6, (name, x.grad.norm())
+            continue
+        err = rel_err(x.grad, ref_grad)
+        assert err < tol, (name, err)
+
+
+def _single(batch, dim, length, dstate, dtype, device, reverse, drop=(), softplus=True):
+    x = scan_inputs(batch, dim, length, dstate, dtype, device)
+    if not softplus:  # without softplus a negative step makes the decay grow without bound
+        for name in ('delta', 'delta_bias'):
+            x[name] = x[name].detach().abs().requires_grad_()
+    for name in drop:
+        x[name] = None
+    x64 = _double(x)
+    out = selective_scan(**x, delta_softplus=softplus, reverse=reverse, backend='triton')
+    ref = selective_scan(**x64, delta_softplus=softplus, reverse=reverse,
+                         backend='reference' if device == 'cpu' else 'torch')
+    _check(out, ref, x, x64, TOL[dtype])
+
+
+def _bidirectional(batch, dim, length, dstate, dtype, device, divide_out=True, with_z=True):
+    xf = scan_inputs(batch, dim, length, dstate, dtype, device)
+    xb = scan_inputs(batch, dim, length, dstate, dtype, device)
+    inputs = {**{k + '_f': xf[k] for k in ORDER}, **{k + '_b': xb[k] for k in ORDER},
+              'z': xf['z'] if with_z else None}
+    x64 = _double(inputs)
+    out = bidirectional_selective_scan(**inputs, divide_out=divide_out, backend='triton')
+    ref = bidirectional_selective_scan(**x64, divide_out=divide_out,
+                                       backend='reference' if device == 'cpu' else 'torch')
+    _check(out, ref, inputs, x64, TOL[dtype])
+
+
+@pytest.mark.parametrize('reverse', [False, True])
+@pytest.mark.parametrize('length', [1, 2, 7, 37])
+def test_single_direction_interpreter(small_tiles, reverse, length):
+    _single(2, 5, length, 3, torch.float32, 'cpu', reverse)
+
+
+@pytest.mark.parametrize('length', [1, 2, 37])
+def test_bidirectional_interpreter(small_tiles, length):
+    _bidirectional(2, 5, length, 3, torch.float32, 'cpu')
+
+
+@pytest.mark.parametrize('drop', [('z', 'D', 'delta_bias'), ('z',), ('D',)])
+def test_optional_inputs_interpreter(small_tiles, drop):
+    _single(1, 3, 9, 2, torch.float32, 'cpu', reverse=True, drop=drop, softplus=False)
+
+
+def test_bidirectional_no_gate_interpreter(small_tiles):
+    _bidirectional(1, 3, 9, 2, torch.float32, 'cpu', divide_out=False, with_z=False)
+
+
+def test_bf16_and_non_contiguous_interpreter(small_tiles):
+    x = scan_inputs(2, 4, 10, 4, torch.bfloat16, 'cpu', requires_grad=False)
+    u = x['u'].transpose(0, 1).contiguous().transpose(0, 1)     # non-contiguous view
+    out = selective_scan(u, *(x[k] for k in ORDER[1:5]), D=x['D'], z=x['z'],
+                         delta_bias=x['delta_bias'], delta_softplus=True, backend='triton')
+    ref = selective_scan(**_double(x), delta_softplus=True, backend='reference')
+    assert rel_err(out, ref) < TOL[torch.bfloat16]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize('batch,dim,length', [(1, 384, 6085), (2, 100, 1025), (16, 24, 197),
+                                              (1, 64, 16385), (3, 40, 1), (2, 48, 2),
+                                              (4, 384, 4097)])
+def test_bidirectional_cuda(dtype, batch, dim, length):
+    _bidirectional(batch, dim, length, 16, dtype, 'cuda')
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float16])
+@pytest.mark.parametrize('reverse', [False, True])
+def test_single_direction_cuda(dtype, reverse):
+    _single(2, 200, 1025, 16, dtype, 'cuda', reverse)

@@ -1,0 +1,141 @@
+"""Time the bidirectional selective scan: Triton fused op against the reference path.
+
+For each shape (batch, dim, length), N = 16, bf16 inputs (A, D, delta_bias float32), it times
+the forward and forward + backward of ``bidirectional_selective_scan`` on the 'triton' backend,
+on the 'torch' backend (the reference path; the plain reference is far too slow at these sizes),
+and, when ``mamba_ssm`` imports, its ``selective_scan_fn`` used as official Vim does (two calls
+plus flips). Times are medians of ``triton.testing.do_bench`` (CUDA events), rotating over three
+input sets so that small shapes are not timed out of L2. Prints a table, writes JSON (--out) and,
+when matplotlib imports, a bar plot beside it.
+
+    python tools/analysis/benchmark_scan.py --out work_dirs/scan_bench.json
+    python tools/analysis/benchmark_scan.py --config '{"BD_F": 8}' --skip-reference
+"""
+import argparse
+import itertools
+import json
+import os.path as osp
+import sys
+
+import torch
+
+sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..'))
+from mmvim.ops.selective_scan import bidirectional_selective_scan  # noqa: E402
+from mmvim.ops.selective_scan import triton_interface  # noqa: E402
+
+SHAPES = [(8, 768, 1024), (1, 384, 6084), (4, 384, 4096), (8, 384, 1024)]
+ORDER = ('u', 'delta', 'A', 'B', 'C', 'D', 'delta_bias')
+
+
+def make_inputs(batch, dim, length, dtype=torch.bfloat16, dstate=16):
+    """Arguments of one bidirectional call, shaped and scaled like a trained Vim layer."""
+    def act(*shape, scale=1.0):
+        return (torch.randn(*shape, device='cuda') * scale).to(dtype).requires_grad_()
+
+    def params():
+        A = -torch.exp(torch.randn(dim, dstate, device='cuda'))
+        return dict(u=act(batch, dim, length), delta=act(batch, dim, length, scale=0.5),
+                    A=A.requires_grad_(), B=act(batch, dstate, length),
+                    C=act(batch, dstate, length), D=torch.randn(dim, device='cuda',
+                                                                requires_grad=True),
+                    delta_bias=(torch.rand(dim, device='cuda') - 4).requires_grad_())
+
+    f, b = params(), params()
+    return [f[k] for k in ORDER] + [b[k] for k in ORDER] + [act(batch, dim, length)]
+
+
+def ours(backend):
+    def run(args):
+        return bidirectional_selective_scan(*args[:14], z=args[14], backend=backend)
+    return run
+
+
+def official(args):
+    """mamba_ssm's selective_scan_fn as Vim's bimamba v2 calls it: two scans, flips, one gate."""
+    from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+    u, dt, A, B, C, D, bias = args[:7]
+    ub, dtb, Ab, Bb, Cb, Db, biasb = args[7:14]
+    z = args[14]
+    y_f = selective_scan_fn(u, dt, A, B, C, D, z=z, delta_bias=bias, delta_softplus=True)
+    y_b = selective_scan_fn(ub.flip(-1), dtb.flip(-1), Ab, Bb.flip(-1), Cb.flip(-1), Db,
+                            z=z.flip(-1), delta_bias=biasb, delta_softplus=True)
+    return (y_f + y_b.flip(-1)) / 2
+
+
+def time_ms(fn, input_sets, backward, slow=False):
+    """Median milliseconds of fn (forward, or forward + backward) over rotating input sets."""
+    import triton
+    cycle = itertools.cycle(input_sets)
+    grads = [torch.randn_like(fn(s)) for s in input_sets[:1]]
+
+    def step():
+        args = next(cycle)
+        y = fn(args)
+        if backward:
+            y.backward(grads[0])
+
+    params = [t for s in input_sets for t in s]
+    opts = dict(warmup=1, rep=1) if slow else dict(warmup=25, rep=200)
+    with torch.set_grad_enabled(backward):
+        return triton.testing.do_bench(step, grad_to_none=params if backward else None,
+                                       return_mode='median', **opts)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--out', default='work_dirs/scan_benchmark.json')
+    parser.add_argument('--config', default='{}', help='JSON overrides of the launch config')
+    parser.add_argument('--skip-reference', action='store_true',
+                        help="skip the slow 'torch' backend timings")
+    parser.add_argument('--shapes', default=None, help='e.g. "8,768,1024;1,384,6084"')
+    args = parser.parse_args()
+    triton_interface.CONFIG_OVERRIDE.update(json.loads(args.config))
+    shapes = SHAPES if args.shapes is None else [
+        tuple(int(v) for v in s.split(',')) for s in args.shapes.split(';')]
+    methods = {'triton': (ours('triton'), False)}
+    if not args.skip_reference:
+        methods['torch (reference path)'] = (ours('torch'), True)
+    try:
+        import mamba_ssm  # noqa: F401
+        methods['mamba_ssm, 2 calls + flips'] = (official, False)
+    except ImportError:
+        pass
+    rows = []
+    for shape in shapes:
+        input_sets = [make_inputs(*shape) for _ in range(3)]
+        for (name, (fn, slow)), backward in itertools.product(methods.items(), (False, True)):
+            ms = time_ms(fn, input_sets, backward, slow)
+            rows.append({'shape': list(shape), 'method': name,
+                         'pass': 'forward + backward' if backward else 'forward', 'ms': ms})
+            print(f'{str(shape):18s} {name:28s} {rows[-1]["pass"]:20s} {ms:9.4f} ms',
+                  flush=True)
+    meta = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
+                config={**triton_interface.DEFAULT_CONFIG, **triton_interface.CONFIG_OVERRIDE},
+                dtype='bfloat16', dstate=16)
+    with open(args.out, 'w') as f:
+        json.dump(dict(meta=meta, rows=rows), f, indent=1)
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    labels = sorted({(r['method'], r['pass']) for r in rows})
+    fig, ax = plt.subplots(figsize=(10, 4))
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        ms = [next((r['ms'] for r in rows if (r['method'], r['pass']) == label
+                    and tuple(r['shape']) == s), 0) for s in shapes]
+        ax.bar([j + i * width for j in range(len(shapes))], ms, width, label=' '.join(label))
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(shapes))])
+    ax.set_xticklabels([f'{b}x{d}x{n}' for b, d, n in shapes])
+    ax.set_yscale('log')
+    ax.set_ylabel('ms (median)')
+    ax.set_title(f'bidirectional selective scan, bf16, N=16, {meta["device"]}')
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(osp.splitext(args.out)[0] + '.png', dpi=120)
+
+
+if __name__ == '__main__':
+    main()
