@@ -23,7 +23,9 @@ def _register(registry, cls):
 
 
 def register_all_modules():
-    """Register mmvim's models in the MODELS registry of every installed downstream package.
+    """Register mmvim's models in the MODELS registry of every installed downstream package, and
+    its datasets in mmseg's DATASETS. (Optimizer constructors register in mmengine's own registry,
+    which mmseg's and mmdet's inherit, when ``mmvim.engine`` is imported.)
 
     Returns the names of the packages registered into.
     """
@@ -37,5 +39,9 @@ def register_all_modules():
             continue
         for cls in MODEL_CLASSES:
             _register(registry, cls)
+        if package == 'mmseg':
+            from mmseg.registry import DATASETS
+            from .datasets import MiniADE20KDataset
+            _register(DATASETS, MiniADE20KDataset)
         done.append(package)
     return done

@@ -7,4 +7,4 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$root/tools/setup_env.sh"
 venv=${MMVIM_VENV:-$root/.venv}
 cd "$root"
-exec "$venv/bin/python" tools/demo.py "$@"
+exec "$venv/bin/python" tools/quickstart.py "$@"

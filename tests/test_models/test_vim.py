@@ -14,8 +14,9 @@ def tiny_vim(**kwargs):
 
 @pytest.mark.parametrize('arch, dim', [('tiny', 192), ('small', 384)])
 @pytest.mark.parametrize('size', [(224, 224), (512, 512), (512, 768)])
-def test_official_variants_output_shapes(arch, dim, size):
-    model = VisionMamba(arch, img_size=512).eval()
+@pytest.mark.parametrize('cls_token', [None, 'head', 'middle'])
+def test_official_variants_output_shapes(arch, dim, size, cls_token):
+    model = VisionMamba(arch, img_size=512, cls_token=cls_token).eval()
     with torch.no_grad():
         outs = model(torch.randn(1, 3, *size))
     assert [tuple(o.shape) for o in outs] == [(1, dim, size[0] // 16, size[1] // 16)] * 4

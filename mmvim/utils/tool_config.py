@@ -1,0 +1,62 @@
+"""What tools/train.py and tools/test.py share: reading the config, and checking its data exists."""
+import os
+import os.path as osp
+
+from mmengine.config import Config
+
+DATALOADERS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
+
+
+def load_tool_config(path, cfg_options=None, work_dir=None, launcher='none'):
+    """Config from ``path`` with ``--cfg-options`` merged, ``launcher`` set and ``work_dir``
+    defaulting to ``work_dirs/<config name>`` (mmseg's and mmdet's convention)."""
+    if not osp.isfile(path):
+        raise SystemExit(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def _datasets(dataset_cfg):
+    """The leaf dataset configs inside wrappers (RepeatDataset, ConcatDataset, ...)."""
+    if 'datasets' in dataset_cfg:
+        for child in dataset_cfg['datasets']:
+            yield from _datasets(child)
+    elif 'dataset' in dataset_cfg:
+        yield from _datasets(dataset_cfg['dataset'])
+    else:
+        yield dataset_cfg
+
+
+def _dataset_paths(dataset_cfg):
+    root = dataset_cfg.get('data_root') or ''
+    paths = [root] if root else []
+    for value in (dataset_cfg.get('data_prefix') or {}).values():
+        if isinstance(value, str) and value:
+            paths.append(osp.join(root, value))
+    if dataset_cfg.get('ann_file'):
+        paths.append(osp.join(root, dataset_cfg['ann_file']))
+    return paths
+
+
+def require_data(cfg, splits):
+    """Exit with a message naming the missing path if a dataset of ``splits`` is not on disk."""
+    for split in splits:
+        loader = cfg.get(DATALOADERS[split])
+        if not loader:
+            continue
+        for dataset in _datasets(loader['dataset']):
+            for path in _dataset_paths(dataset):
+                if not osp.exists(path):
+                    raise SystemExit(
+                        f'{dataset.get("type", "the dataset")} ({split} split) not found: '
+                        f'{path} does not exist (from {DATALOADERS[split]} in the config; '
+                        f'working directory {os.getcwd()}).\nSee docs/datasets.md for where the '
+                        f'data goes and how to prepare it, or point the config at it with '
+                        f'--cfg-options {DATALOADERS[split]}.dataset.data_root=/path/to/data')

@@ -1,0 +1,57 @@
+"""Evaluate a checkpoint: mIoU / mAcc / aAcc with a per-class table (segmentation), or box and
+mask AP (detection), as the config's test_evaluator says.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show-dir DIR]
+        [--cfg-options key=value ...] [--launcher pytorch]
+
+Multi-GPU: tools/dist_test.sh CONFIG CHECKPOINT GPUS [args].
+"""
+import argparse
+import os
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+import mmvim  # noqa: F401  (registers mmvim's modules; safe checkpoint loading)
+from mmvim.utils.tool_config import load_tool_config, require_data
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint with mmvim')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where the metrics json goes')
+    parser.add_argument('--out', help='directory for the raw predictions (offline evaluation)')
+    parser.add_argument('--show-dir', help='directory for images painted with the predictions')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if not os.path.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint file not found: {args.checkpoint}')
+    require_data(cfg, ['test'])
+    cfg.load_from = args.checkpoint
+    if args.show_dir:
+        if 'visualization' not in cfg.default_hooks:
+            raise SystemExit('--show-dir needs a visualization hook in default_hooks')
+        cfg.default_hooks.visualization.draw = True
+        cfg.visualizer.save_dir = args.show_dir
+    if args.out:
+        if cfg.test_evaluator.get('type') == 'IoUMetric':
+            cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
+        else:
+            cfg.test_evaluator.update(outfile_prefix=os.path.join(args.out, 'results'))
+    Runner.from_cfg(cfg).test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,62 @@
+"""Train a segmentor or detector from an mmseg / mmdet config that uses mmvim.
+
+    python tools/train.py configs/upernet_vim_s_ade20k.py [--work-dir DIR] [--resume]
+        [--amp [--amp-dtype bfloat16]] [--cfg-options key=value ...] [--launcher pytorch]
+
+Multi-GPU: tools/dist_train.sh CONFIG GPUS [args]. Progress (iteration, loss, lr, time left) is
+logged every ``default_hooks.logger.interval`` iterations; the config's ``val_interval`` evaluates.
+"""
+import argparse
+import os
+
+import torch
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+import mmvim  # noqa: F401  (registers mmvim's modules; safe checkpoint loading)
+from mmvim.utils.tool_config import load_tool_config, require_data
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model with mmvim')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument('--resume', action='store_true',
+                        help='resume from the latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
+    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default='float16',
+                        help='autocast dtype with --amp (bfloat16 needs no loss scaling)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_amp(cfg, dtype):
+    """Turn the config's OptimWrapper into mmengine's AmpOptimWrapper with ``dtype`` autocast."""
+    if not torch.cuda.is_available():
+        raise SystemExit('--amp needs a CUDA GPU: mmengine\'s AmpOptimWrapper does not run on CPUs')
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper'):
+        raise SystemExit(f'--amp works with OptimWrapper, the config has {wrapper.type}')
+    wrapper.type = 'AmpOptimWrapper'
+    wrapper.dtype = dtype
+    wrapper.loss_scale = 'dynamic' if dtype == 'float16' else dict(enabled=False)
+
+
+def main():
+    args = parse_args()
+    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    require_data(cfg, ['train', 'val'] if cfg.get('val_cfg') else ['train'])
+    if args.amp:
+        enable_amp(cfg, args.amp_dtype)
+    cfg.resume = args.resume
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
