@@ -106,6 +106,53 @@ def test_bf16_and_non_contiguous_interpreter(small_tiles):
     assert rel_err(out, ref) < TOL[torch.bfloat16]
 
 
+def _channel_last(x, names=('u', 'delta', 'z')):
+    """Views with the Vim mixer's strides: (batch, dim, length) views of (batch, length, dim)
+    tensors for ``names``, and B, C as views of one (batch, length, 2 * dstate) tensor."""
+    out = dict(x)
+    for k in names:
+        out[k] = x[k].detach().transpose(1, 2).contiguous().transpose(1, 2).requires_grad_()
+    bc = torch.cat([x['B'].detach(), x['C'].detach()], 1).transpose(1, 2).contiguous()
+    bc = bc.transpose(1, 2)                                    # (batch, 2 * dstate, length)
+    dstate = x['B'].shape[1]
+    leaf = bc.detach().requires_grad_()
+    out['_bc'] = leaf
+    out['B'], out['C'] = leaf[:, :dstate], leaf[:, dstate:]
+    return out
+
+
+def _strided(batch, dim, length, dstate, dtype, device):
+    """Bidirectional op on strided views (no copies in the kernels) against the reference."""
+    xf = _channel_last(scan_inputs(batch, dim, length, dstate, dtype, device))
+    xb = _channel_last(scan_inputs(batch, dim, length, dstate, dtype, device), ('delta',))
+    leaves = {'bc_f': xf.pop('_bc'), 'bc_b': xb.pop('_bc')}
+    inputs = {**{k + '_f': xf[k] for k in ORDER}, **{k + '_b': xb[k] for k in ORDER},
+              'z': xf['z']}
+    x64 = {k: v.detach().double() for k, v in inputs.items()}
+    ref_leaves = {k: v.detach().double().requires_grad_() for k, v in leaves.items()}
+    for s in 'fb':
+        x64['B_' + s], x64['C_' + s] = ref_leaves['bc_' + s].split(dstate, 1)
+    for k, v in x64.items():
+        if inputs[k].is_leaf:
+            v.requires_grad_()
+    out = bidirectional_selective_scan(**inputs, backend='triton')
+    ref = bidirectional_selective_scan(**x64, backend='reference' if device == 'cpu'
+                                       else 'torch')
+    checked = {k: v for k, v in inputs.items() if v.is_leaf}
+    _check(out, ref, {**checked, **leaves}, {**x64, **ref_leaves}, TOL[dtype])
+
+
+def test_strided_inputs_interpreter(small_tiles):
+    _strided(2, 5, 13, 3, torch.float32, 'cpu')
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize('batch,dim,length', [(2, 200, 1025), (1, 384, 6085)])
+def test_strided_inputs_cuda(dtype, batch, dim, length):
+    _strided(batch, dim, length, 16, dtype, 'cuda')
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize('batch,dim,length', [(1, 384, 6085), (2, 100, 1025), (16, 24, 197),

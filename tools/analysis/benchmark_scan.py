@@ -9,7 +9,7 @@ input sets so that small shapes are not timed out of L2. Prints a table, writes 
 when matplotlib imports, a bar plot beside it.
 
     python tools/analysis/benchmark_scan.py --out work_dirs/scan_bench.json
-    python tools/analysis/benchmark_scan.py --config '{"BD_F": 8}' --skip-reference
+    python tools/analysis/benchmark_scan.py --config '{"WAVES": 8}' --skip-reference --layout vim
 """
 import argparse
 import itertools
@@ -27,21 +27,39 @@ SHAPES = [(8, 768, 1024), (1, 384, 6084), (4, 384, 4096), (8, 384, 1024)]
 ORDER = ('u', 'delta', 'A', 'B', 'C', 'D', 'delta_bias')
 
 
-def make_inputs(batch, dim, length, dtype=torch.bfloat16, dstate=16):
-    """Arguments of one bidirectional call, shaped and scaled like a trained Vim layer."""
-    def act(*shape, scale=1.0):
+def make_inputs(batch, dim, length, dtype=torch.bfloat16, dstate=16, layout='contiguous'):
+    """Arguments of one bidirectional call, shaped and scaled like a trained Vim layer.
+
+    layout 'contiguous': every (batch, dim, length) tensor contiguous (what mamba_ssm needs);
+    'vim': the strides the Vim mixer passes: u contiguous (conv output), delta and z views of
+    (batch, length, dim) tensors, B and C views of the (batch, length, R + 2N) x_proj output.
+    """
+    def act(*shape, scale=1.0, channel_last=False):
+        if channel_last and layout == 'vim':
+            x = torch.randn(shape[0], shape[2], shape[1], device='cuda') * scale
+            return x.to(dtype).transpose(1, 2).requires_grad_()
         return (torch.randn(*shape, device='cuda') * scale).to(dtype).requires_grad_()
+
+    def bc():
+        if layout != 'vim':
+            return act(batch, dstate, length), act(batch, dstate, length)
+        rank = max(dim // 32, 1)
+        x = torch.randn(batch, length, rank + 2 * dstate, device='cuda').to(dtype)
+        x = x.transpose(1, 2).requires_grad_()
+        return x[:, rank:rank + dstate], x[:, rank + dstate:]
 
     def params():
         A = -torch.exp(torch.randn(dim, dstate, device='cuda'))
-        return dict(u=act(batch, dim, length), delta=act(batch, dim, length, scale=0.5),
-                    A=A.requires_grad_(), B=act(batch, dstate, length),
-                    C=act(batch, dstate, length), D=torch.randn(dim, device='cuda',
-                                                                requires_grad=True),
+        B, C = bc()
+        return dict(u=act(batch, dim, length),
+                    delta=act(batch, dim, length, scale=0.5, channel_last=True),
+                    A=A.requires_grad_(), B=B, C=C,
+                    D=torch.randn(dim, device='cuda', requires_grad=True),
                     delta_bias=(torch.rand(dim, device='cuda') - 4).requires_grad_())
 
     f, b = params(), params()
-    return [f[k] for k in ORDER] + [b[k] for k in ORDER] + [act(batch, dim, length)]
+    return ([f[k] for k in ORDER] + [b[k] for k in ORDER]
+            + [act(batch, dim, length, channel_last=True)])
 
 
 def ours(backend):
@@ -74,7 +92,7 @@ def time_ms(fn, input_sets, backward, slow=False):
         if backward:
             y.backward(grads[0])
 
-    params = [t for s in input_sets for t in s]
+    params = [t if t.is_leaf else t._base for s in input_sets for t in s]  # B, C: views
     opts = dict(warmup=1, rep=1) if slow else dict(warmup=25, rep=200)
     with torch.set_grad_enabled(backward):
         return triton.testing.do_bench(step, grad_to_none=params if backward else None,
@@ -88,6 +106,8 @@ def main():
     parser.add_argument('--skip-reference', action='store_true',
                         help="skip the slow 'torch' backend timings")
     parser.add_argument('--shapes', default=None, help='e.g. "8,768,1024;1,384,6084"')
+    parser.add_argument('--layout', default='contiguous', choices=('contiguous', 'vim'),
+                        help="input strides: all contiguous, or those of the Vim mixer")
     args = parser.parse_args()
     triton_interface.CONFIG_OVERRIDE.update(json.loads(args.config))
     shapes = SHAPES if args.shapes is None else [
@@ -102,7 +122,7 @@ def main():
         pass
     rows = []
     for shape in shapes:
-        input_sets = [make_inputs(*shape) for _ in range(3)]
+        input_sets = [make_inputs(*shape, layout=args.layout) for _ in range(3)]
         for (name, (fn, slow)), backward in itertools.product(methods.items(), (False, True)):
             ms = time_ms(fn, input_sets, backward, slow)
             rows.append({'shape': list(shape), 'method': name,
@@ -111,7 +131,7 @@ def main():
                   flush=True)
     meta = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
                 config={**triton_interface.DEFAULT_CONFIG, **triton_interface.CONFIG_OVERRIDE},
-                dtype='bfloat16', dstate=16)
+                dtype='bfloat16', dstate=16, layout=args.layout)
     with open(args.out, 'w') as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=1)
     try:

@@ -4,14 +4,21 @@ Every kernel works on one (batch, block of ``BD`` channels, chunk of the length)
 walks its chunk in tiles of ``T`` positions. A direction is only an index map: the forward
 direction visits positions ``t`` ascending, the reverse one descending, so both run the same code
 (``REV`` flag) on inputs in their original order. Inside a tile the recurrence
-``h_t = a_t h_{t-1} + b_t`` is an associative scan of (a, b) pairs along axis 0 of a (T, BD, NP)
-block, NP = dstate padded to a power of two; padded and out-of-range lanes are the identity
-(a=1, b=0). That orientation puts the states on lanes and the T positions in each thread's
-registers, so the scan is mostly sequential in-thread work (T across lanes costs ~4x the
-shuffles).
+``h_t = a_t h_{t-1} + b_t`` is an associative scan of (a, b) pairs along axis 0 of a
+(T, NP, BD) block, NP = dstate padded to a power of two; padded and out-of-range lanes are the
+identity (a=1, b=0).
 
-Tensor layouts (all contiguous): u, delta, z, y and their gradients (batch, dim, length);
-B, C, dB, dC (batch, dstate, length); A, dA (dim, dstate); D, delta_bias (dim,).
+Layout (v3): BD is the fastest axis, so Triton puts one channel on each lane and keeps the T
+positions and the NP states in that thread's registers. The scan over T and the sums over N
+(y, and in the backward d(delta), du) are then in-thread work with no shuffles; only the
+backward's sums over channels (dB, dC) cross lanes. BD must be a multiple of 32 * num_warps.
+
+Tensor layouts: u, delta, z, y and their gradients are (batch, dim, length) with any strides
+(the kernels take them as (batch, dim, length) stride triples; a (batch, length, dim) tensor
+viewed as (batch, dim, length), as the Vim mixer makes it, gives coalesced loads across
+channels); B, C (batch, dstate, length) with any strides; dB, dC (batch, dstate, length)
+contiguous float32; A, dA (dim, dstate) and D, delta_bias (dim,) contiguous.
+Per-chunk links and saved states keep the channel fastest: (batch, chunks or tiles, NP, dim).
 """
 import triton
 import triton.language as tl
@@ -60,17 +67,17 @@ def softplus(x):
 
 
 @triton.jit
-def load_rows(ptr, row, rmask, t, L, T_MASK):
-    """(T, R) float32 tile ``ptr[row, t]`` of a (rows, L) matrix; zero outside."""
-    mask = T_MASK[:, None] & rmask[None, :]
-    return tl.load(ptr + row[None, :] * L + t[:, None], mask=mask, other=0.0).to(tl.float32)
+def load_tile(ptr, rows, rmask, t, st, tmask):
+    """(T, R) float32 tile ``ptr[rows + t * st]`` (rows: (R,) element offsets); zero outside."""
+    mask = tmask[:, None] & rmask[None, :]
+    return tl.load(ptr + rows[None, :] + t[:, None] * st, mask=mask, other=0.0).to(tl.float32)
 
 
 @triton.jit
-def load_delta(dt_ptr, row, dmask, t, tmask, L, bias, HAS_BIAS: tl.constexpr,
+def load_delta(dt_ptr, rows, dmask, t, st, tmask, bias, HAS_BIAS: tl.constexpr,
                SOFTPLUS: tl.constexpr):
     """(T, BD) delta after bias and softplus, and the pre-softplus value; delta is 0 outside."""
-    raw = load_rows(dt_ptr, row, dmask, t, L, tmask)
+    raw = load_tile(dt_ptr, rows, dmask, t, st, tmask)
     if HAS_BIAS:
         raw += bias[None, :]
     dt = raw
@@ -80,20 +87,26 @@ def load_delta(dt_ptr, row, dmask, t, tmask, L, bias, HAS_BIAS: tl.constexpr,
 
 
 @triton.jit
-def fold_chunks(end_ptr, sum_ptr, row, dmask, n, nmask, A2, c, NC, NP: tl.constexpr,
+def state_offsets(b, j, NJ, n, d, DIM):
+    """(NP, BD) offsets of entry ``j`` of a (batch, NJ, NP, dim) float32 buffer."""
+    return ((b * NJ + j) * n.shape[0] + n[:, None]) * DIM + d[None, :]
+
+
+@triton.jit
+def fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, nmask, A2, c, NC, DIM,
                 ASCENDING: tl.constexpr):
     """Carry a state across whole chunks: ``h <- exp(A sum_delta[c']) h + end[c']``.
 
-    ``end`` (batch*dim, NC, NP) holds each chunk's local end state, ``sum`` (batch*dim, NC) the sum
-    of the delta values whose decays link it. Folds chunks 0..c-1 (ASCENDING) or NC-1..c+1,
-    the farthest first, and returns the (BD, NP) state entering chunk ``c``.
+    ``end`` (batch, NC, NP, dim) holds each chunk's local end state, ``sum`` (batch, NC, dim) the
+    sum of the delta values whose decays link it. Folds chunks 0..c-1 (ASCENDING) or
+    NC-1..c+1, the farthest first, and returns the (NP, BD) state entering chunk ``c``.
     """
-    h = tl.zeros([row.shape[0], NP], dtype=tl.float32)
-    mask = dmask[:, None] & nmask[None, :]
+    h = tl.zeros([n.shape[0], d.shape[0]], dtype=tl.float32)
+    mask = nmask[:, None] & dmask[None, :]
     count = c if ASCENDING else NC - 1 - c
     for j in range(count):
         cj = j if ASCENDING else NC - 1 - j
-        s = tl.load(sum_ptr + row * NC + cj, mask=dmask, other=0.0)
-        end = tl.load(end_ptr + (row[:, None] * NC + cj) * NP + n[None, :], mask=mask, other=0.0)
-        h = tl.exp2(A2 * s[:, None]) * h + end
+        s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask, other=0.0)
+        end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM), mask=mask, other=0.0)
+        h = tl.exp2(A2 * s[None, :]) * h + end
     return h

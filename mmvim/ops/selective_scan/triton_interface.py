@@ -3,7 +3,11 @@
 One autograd Function serves the single-direction op (either direction) and the fused
 bidirectional one: a direction is a slot ('f' runs first to last, 'b' last to first) of the same
 two kernels. Only the inputs and, per direction, the state entering every tile of ``T``
-positions, (batch * dim, ceil(length / T), NP) float32, are kept for the backward pass.
+positions, (batch, ceil(length / T), NP, dim) float32, are kept for the backward pass.
+
+u, delta, z, B, C (and the incoming gradient) go to the kernels with their own strides: no
+copies. Outputs and gradients of (batch, dim, length) tensors are allocated channel-fastest when
+the tensor they mirror is (a view of a (batch, length, dim) tensor, as in the Vim mixer).
 """
 import functools
 import math
@@ -20,9 +24,9 @@ POISON_OUTPUTS = False
 CONFIG_OVERRIDE = {}
 
 # T: tile length (shared: the backward reads the states the forward saved per tile);
-# BD_*: channels per program; WARPS_*: warps per program; WAVES: chunks are added until the
-# grid holds WAVES programs per multiprocessor.
-DEFAULT_CONFIG = dict(T=16, BD_F=8, WARPS_F=4, BD_B=8, WARPS_B=4, WAVES=4)
+# BD_*: channels per program, one per lane (a multiple of 32 * WARPS_*); WARPS_*: warps per
+# program; WAVES: chunks are added until the grid holds WAVES programs per multiprocessor.
+DEFAULT_CONFIG = dict(T=4, BD_F=64, WARPS_F=2, BD_B=64, WARPS_B=2, WAVES=8)
 
 
 @functools.lru_cache(maxsize=None)
@@ -43,18 +47,25 @@ def _chunking(batch, dim, length, bd, cfg, device):
 
 
 def _new(like, dtype=None):
+    """Uninitialised (NaN under POISON_OUTPUTS) (batch, dim, length) tensor shaped like ``like``,
+    in (batch, length, dim) memory when ``like`` has a unit channel stride, so that the kernels'
+    stores across channels coalesce as their loads do."""
     dtype = dtype or like.dtype
-    if POISON_OUTPUTS:
-        return torch.full(like.shape, float('nan'), dtype=dtype, device=like.device)
-    return torch.empty(like.shape, dtype=dtype, device=like.device)
+    batch, dim, length = like.shape
+    channel_last = like.stride(1) == 1 and length > 1 and dim > 1
+    shape = (batch, length, dim) if channel_last else (batch, dim, length)
+    out = (torch.full(shape, float('nan'), dtype=dtype, device=like.device) if POISON_OUTPUTS
+           else torch.empty(shape, dtype=dtype, device=like.device))
+    return out.transpose(1, 2) if channel_last else out
 
 
 def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, **extra):
     """Launch ``kernel`` (stage 1 when the length is split into chunks, then stage 2).
 
     ``slots`` is [forward direction, reverse direction], each a tuple (u, delta, A, B, C, D,
-    delta_bias) or None; ``per_slot(slot, i, nc)`` gives that slot's extra tensors (after its
-    chunk-link buffers); an absent slot reuses the other's tensors, which the kernel ignores.
+    delta_bias) or None; ``per_slot(slot, i, nc)`` gives that slot's extra (tensors, strides),
+    passed after its chunk-link buffers and after the strides of u, delta, B, C respectively; an
+    absent slot reuses the other's tensors, which the kernel ignores.
     """
     u, A = next(s for s in slots if s is not None)[0:3:2]
     batch, dim, length = u.shape
@@ -66,9 +77,13 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, *
     args = list(head)
     for i in range(2):
         slot = slots[i] if present[i] else slots[1 - i]
+        tensors, strides = per_slot(slot, i, nc)
         args += [t if t is not None else u for t in slot]
-        args += [torch.empty(batch * dim, nc, np2, **f32), torch.empty(batch * dim, nc, **f32)]
-        args += per_slot(slot, i, nc)
+        args += [torch.empty(batch, nc, np2, dim, **f32), torch.empty(batch, nc, dim, **f32)]
+        args += tensors
+        for t in (slot[0], slot[1], slot[3], slot[4]):   # u, delta, B, C
+            args += list(t.stride())
+        args += strides
     ref = slots[present.index(True)]
     flags = dict(HAS_F=present[0], HAS_B=present[1], HAS_Z=z is not None,
                  HAS_D=ref[5] is not None, HAS_BIAS=ref[6] is not None, SOFTPLUS=softplus,
@@ -81,10 +96,10 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, *
 
 
 def _state_buffer(slot, T):
-    """(batch * dim, ceil(length / T), NP) float32: the state entering each tile."""
+    """(batch, ceil(length / T), NP, dim) float32: the state entering each tile."""
     batch, dim, length = slot[0].shape
-    return torch.empty(batch * dim, triton.cdiv(length, T), triton.next_power_of_2(
-        slot[2].shape[1]), dtype=torch.float32, device=slot[0].device)
+    return torch.empty(batch, triton.cdiv(length, T), triton.next_power_of_2(slot[2].shape[1]),
+                       dim, dtype=torch.float32, device=slot[0].device)
 
 
 class _TritonScan(torch.autograd.Function):
@@ -99,11 +114,13 @@ class _TritonScan(torch.autograd.Function):
         cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
         save = any(ctx.needs_input_grad)
         u = tensors[0]
-        y = _new(u)
+        y = _new(z if z is not None else u, u.dtype)
         states = [_state_buffer(s, cfg['T']) if save and s is not None else None for s in slots]
+        zz = z if z is not None else u
         _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'],
-                cfg['WARPS_F'], lambda slot, i, nc: [states[i] if states[i] is not None else u],
-                (y, z if z is not None else u), SAVE=save)
+                cfg['WARPS_F'],
+                lambda slot, i, nc: ([states[i] if states[i] is not None else u], []),
+                (y, zz, *y.stride(), *zz.stride()), SAVE=save)
         if save:
             ctx.save_for_backward(z, *tensors, *[s for s in states if s is not None])
             ctx.config = (rev, softplus, scale, cfg)
@@ -119,19 +136,20 @@ class _TritonScan(torch.autograd.Function):
             slots[int(r)] = tensors[7 * i:7 * i + 7]
         for i in range(2):
             states[i] = kept.pop(0) if slots[i] is not None else None
-        dout = dout.contiguous()
         f32 = dict(dtype=torch.float32, device=dout.device)
 
         def per_slot(slot, i, nc):
             grads[i] = (_new(slot[0]), _new(slot[1]), torch.zeros(slot[2].shape, **f32),
                         torch.zeros(slot[3].shape, **f32), torch.zeros(slot[4].shape, **f32),
                         torch.zeros(slot[0].shape[1], **f32), torch.zeros(slot[0].shape[1], **f32))
-            return [states[i] if states[i] is not None else dout, *grads[i]]
+            return ([states[i] if states[i] is not None else dout, *grads[i]],
+                    [*grads[i][0].stride(), *grads[i][1].stride()])
 
         dz = _new(z) if z is not None else None
+        zz, dzz = (z, dz) if z is not None else (dout, dout)
         _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'],
-                cfg['WARPS_B'], per_slot, (dz if z is not None else dout, dout,
-                                           z if z is not None else dout))
+                cfg['WARPS_B'], per_slot, (dzz, dout, zz, *dzz.stride(), *dout.stride(),
+                                           *zz.stride()))
         out = []
         for r in rev:
             slot = slots[int(r)]
@@ -139,13 +157,22 @@ class _TritonScan(torch.autograd.Function):
         return (None, None, None, dz, *out)
 
 
-def _contiguous(*tensors):
-    return [None if t is None else t.contiguous() for t in tensors]
+def _prepare(z, *slot_tensors):
+    """Per direction (u, delta, A, B, C, D, delta_bias): A, D, delta_bias made contiguous (small);
+    u, delta, B, C and z are kept as they are (the kernels take their strides, and index one
+    batch entry with int32 offsets)."""
+    out = [t.contiguous() if t is not None and i % 7 in (2, 5, 6) else t
+           for i, t in enumerate(slot_tensors)]
+    for t in (z, *slot_tensors):
+        if t is not None and t.dim() == 3 and sum(
+                (s - 1) * st for s, st in zip(t.shape[1:], t.stride()[1:])) >= 2**31:
+            raise ValueError('selective scan (triton): one batch entry spans 2**31 elements')
+    return z, out
 
 
 def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse):
     """One direction; shapes as in :func:`mmvim.ops.selective_scan`."""
-    z, *tensors = _contiguous(z, u, delta, A, B, C, D, delta_bias)
+    z, tensors = _prepare(z, u, delta, A, B, C, D, delta_bias)
     return _TritonScan.apply((bool(reverse),), delta_softplus, 1.0, z, *tensors)
 
 
@@ -157,7 +184,7 @@ def bidirectional_selective_scan_triton(u_f, delta_f, A_f, B_f, C_f, D_f, delta_
     fill = lambda f, b: [u_f.new_zeros(u_f.shape[1], dtype=torch.float32) if t is None and  # noqa
                          (f, b) != (None, None) else t for t in (f, b)]
     (D_f, D_b), (delta_bias_f, delta_bias_b) = fill(D_f, D_b), fill(delta_bias_f, delta_bias_b)
-    z, *tensors = _contiguous(z, u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
-                              u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b)
+    z, tensors = _prepare(z, u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
+                          u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b)
     return _TritonScan.apply((False, True), delta_softplus, 0.5 if divide_out else 1.0, z,
                              *tensors)
