@@ -4,9 +4,10 @@
 
 Writes ``images/{training,validation}/*.jpg`` and ``annotations/{training,validation}/*.png``.
 Deterministic: the same arguments give the same bytes. Each image has a smooth, randomly coloured
-"ground" (label 1), 1-3 objects: a disc or a square, filled with stripes or a checkerboard in two
-random colours (labels 2-5: striped disc, checkered square, checkered disc, striped square), and
-some clutter triangles labelled 0, ignored through reduce_zero_label like ADE20K's "other".
+"ground" (label 1); 1-3 objects, each a disc or a square filled with stripes or a checkerboard in
+a random colour and its complement (labels 2-5: striped disc, checkered square, checkered disc,
+striped square); and clutter triangles labelled 0, ignored through reduce_zero_label like
+ADE20K's "other".
 Colour carries no class information; texture and shape both do, and only together.
 """
 import argparse
@@ -30,7 +31,7 @@ def _smooth_noise(rng, size, cells=4):
 
 def _texture(rng, size, kind):
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
-    period = rng.uniform(5, 9)
+    period = rng.uniform(6, 10)
     if kind == 'stripes':
         angle = rng.uniform(0, np.pi)
         phase = (xx * np.cos(angle) + yy * np.sin(angle)) / period
@@ -68,8 +69,8 @@ def make_sample(seed, size):
     for _ in range(rng.randint(1, 4)):
         shape, texture = SHAPES[rng.randint(2)], TEXTURES[rng.randint(2)]
         mask = _shape_mask(rng, size, shape)
-        colours = rng.random((2, 3))
-        pattern = np.where(_texture(rng, size, texture)[..., None], colours[0], colours[1])
+        colour = rng.random(3)              # and its complement: the texture always shows
+        pattern = np.where(_texture(rng, size, texture)[..., None], colour, 1 - colour)
         image[mask] = pattern[mask]
         label[mask] = LABELS[(shape, texture)]
     image = np.clip(image + rng.normal(0, 0.03, image.shape), 0, 1)
