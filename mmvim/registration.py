@@ -6,9 +6,14 @@ installed but fails to import raises.
 """
 import importlib
 
-from .models import VisionMamba
+from mmengine.registry import MODELS as MMENGINE_MODELS
 
-MODEL_CLASSES = (VisionMamba, )
+from .models import LN2d, VisionMamba, ViTDet
+
+MODEL_CLASSES = (VisionMamba, ViTDet)
+# Norm layers go to mmengine's root MODELS: mmcv's build_norm_layer looks there when no default
+# scope is set, and mmseg's and mmdet's registries fall back to it.
+NORM_CLASSES = (LN2d, )
 DOWNSTREAM_PACKAGES = ('mmseg', 'mmdet')
 
 
@@ -23,12 +28,15 @@ def _register(registry, cls):
 
 
 def register_all_modules():
-    """Register mmvim's models in the MODELS registry of every installed downstream package, and
-    its datasets in mmseg's DATASETS. (Optimizer constructors register in mmengine's own registry,
-    which mmseg's and mmdet's inherit, when ``mmvim.engine`` is imported.)
+    """Register mmvim's models and necks in the MODELS registry of every installed downstream
+    package, its datasets in mmseg's DATASETS, and its norm layers in mmengine's MODELS.
+    (Optimizer constructors register in mmengine's own registry, which mmseg's and mmdet's
+    inherit, when ``mmvim.engine`` is imported.)
 
-    Returns the names of the packages registered into.
+    Returns the names of the downstream packages registered into.
     """
+    for cls in NORM_CLASSES:
+        _register(MMENGINE_MODELS, cls)
     done = []
     for package in DOWNSTREAM_PACKAGES:
         try:
@@ -37,7 +45,9 @@ def register_all_modules():
             if err.name != package:         # installed, but something it needs is missing
                 raise
             continue
-        for cls in MODEL_CLASSES:
+        # the necks are built from mmcv bricks; mmcv is there wherever mmseg or mmdet is
+        from .models.necks import SimpleFPN
+        for cls in MODEL_CLASSES + (SimpleFPN, ):
             _register(registry, cls)
         if package == 'mmseg':
             from mmseg.registry import DATASETS

@@ -8,27 +8,9 @@ import pytest
 import torch
 
 import mmvim  # noqa: F401
+from tests.deit_checkpoints import timm_deit_state_dict
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def timm_deit_state_dict(dim=192, depth=2, heads=3, num_classes=1000):
-    shapes = {'cls_token': (1, 1, dim), 'pos_embed': (1, 197, dim),
-              'patch_embed.proj.weight': (dim, 3, 16, 16), 'patch_embed.proj.bias': (dim, ),
-              'norm.weight': (dim, ), 'norm.bias': (dim, ), 'head.weight': (num_classes, dim),
-              'head.bias': (num_classes, )}
-    for i in range(depth):
-        shapes.update({f'blocks.{i}.norm1.weight': (dim, ), f'blocks.{i}.norm1.bias': (dim, ),
-                       f'blocks.{i}.attn.qkv.weight': (3 * dim, dim),
-                       f'blocks.{i}.attn.qkv.bias': (3 * dim, ),
-                       f'blocks.{i}.attn.proj.weight': (dim, dim),
-                       f'blocks.{i}.attn.proj.bias': (dim, ),
-                       f'blocks.{i}.norm2.weight': (dim, ), f'blocks.{i}.norm2.bias': (dim, ),
-                       f'blocks.{i}.mlp.fc1.weight': (4 * dim, dim),
-                       f'blocks.{i}.mlp.fc1.bias': (4 * dim, ),
-                       f'blocks.{i}.mlp.fc2.weight': (dim, 4 * dim),
-                       f'blocks.{i}.mlp.fc2.bias': (dim, )})
-    return {k: torch.randn(v) for k, v in shapes.items()}
 
 
 @pytest.mark.parametrize('layout', ['facebookresearch', 'timm'])

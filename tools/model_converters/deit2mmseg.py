@@ -14,7 +14,7 @@ import re
 
 import torch
 
-from mmvim.models.backbones.vim_checkpoint import extract_state_dict
+from mmvim.models.backbones.pretrained import extract_state_dict
 from mmvim.utils import load_checkpoint_file
 
 # (timm pattern, mmseg replacement), applied to the key in order

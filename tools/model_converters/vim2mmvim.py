@@ -13,7 +13,8 @@ import os
 
 import torch
 
-from mmvim.models.backbones.vim_checkpoint import CLASSIFIER_PREFIXES, extract_state_dict
+from mmvim.models.backbones.pretrained import extract_state_dict
+from mmvim.models.backbones.vim_checkpoint import CLASSIFIER_PREFIXES
 from mmvim.utils import load_checkpoint_file
 
 

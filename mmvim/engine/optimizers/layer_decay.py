@@ -7,14 +7,15 @@ NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'A_log', 'A_b_log', 'D', 'D_b')
 
 
 def layer_id(name, num_layers):
-    """Depth of a parameter: embeddings 0, backbone block i (``backbone.layers.i.``) i + 1,
-    everything else (final backbone norm, neck, heads) ``num_layers + 1``."""
+    """Depth of a parameter: embeddings 0, backbone block i (``backbone.layers.i.`` or
+    ``backbone.blocks.i.``) i + 1, everything else (final backbone norm, neck, heads)
+    ``num_layers + 1``."""
     if not name.startswith('backbone.'):
         return num_layers + 1
     name = name[len('backbone.'):]
     if name.startswith(EMBEDDING_NAMES):
         return 0
-    if name.startswith('layers.'):
+    if name.startswith(('layers.', 'blocks.')):
         block = int(name.split('.')[1])
         if block >= num_layers:
             raise ValueError(f'layer-wise lr decay: parameter backbone.{name} belongs to block '
@@ -32,10 +33,10 @@ def no_weight_decay(name, param):
 class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Scale the learning rate of backbone block i by ``decay_rate ** (num_layers + 1 - (i + 1))``.
 
-    Works for any backbone whose blocks are ``backbone.layers.<i>`` and whose embeddings are
-    ``patch_embed`` / ``pos_embed`` / ``cls_token``: mmvim's VisionMamba and mmseg's
-    VisionTransformer (whose own LayerDecayOptimizerConstructor accepts only BEiT, MAE and
-    ConvNeXt). Parameters of depth ``num_layers + 1`` (neck, heads) keep the base lr.
+    Works for any backbone whose blocks are ``backbone.layers.<i>`` (or ``blocks.<i>``) and whose
+    embeddings are ``patch_embed`` / ``pos_embed`` / ``cls_token``: mmvim's VisionMamba and ViTDet,
+    and mmseg's VisionTransformer (whose own LayerDecayOptimizerConstructor accepts only BEiT, MAE
+    and ConvNeXt). Parameters of depth ``num_layers + 1`` (neck, heads) keep the base lr.
 
     ``paramwise_cfg=dict(num_layers=24, decay_rate=0.92)``. Weight decay is 0 for
     :func:`no_weight_decay` parameters, the base value for the rest. Frozen parameters are left

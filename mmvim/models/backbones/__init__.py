@@ -1,3 +1,4 @@
 from .vim import VisionMamba
+from .vit_det import ViTDet
 
-__all__ = ['VisionMamba']
+__all__ = ['VisionMamba', 'ViTDet']

@@ -1,0 +1,73 @@
+"""What the backbones' checkpoint loaders share: finding the state dict in a checkpoint, telling
+the grid of a stored position embedding, and a strict load that lists every mismatch."""
+import math
+
+import torch
+
+
+def extract_state_dict(checkpoint, source='checkpoint'):
+    """The backbone state dict inside an official, mmengine or plain checkpoint dict.
+
+    Strips ``module.`` (DDP) and, for whole mmseg / mmdet models, keeps the ``backbone.`` entries.
+    """
+    state_dict = checkpoint
+    if isinstance(checkpoint, dict):
+        for key in ('model', 'state_dict'):
+            if isinstance(checkpoint.get(key), dict):
+                state_dict = checkpoint[key]
+                break
+    if not isinstance(state_dict, dict) or not state_dict or not all(
+            isinstance(v, torch.Tensor) for v in state_dict.values()):
+        keys = list(checkpoint)[:10] if isinstance(checkpoint, dict) else type(checkpoint)
+        raise ValueError(f"{source}: no state dict found (looked for 'model', 'state_dict' or a "
+                         f'dict of tensors); top-level entries: {keys}')
+    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
+                  for k, v in state_dict.items()}
+    if any(k.startswith('backbone.') for k in state_dict):
+        state_dict = {k[len('backbone.'):]: v for k, v in state_dict.items()
+                      if k.startswith('backbone.')}
+    return state_dict
+
+
+def checkpoint_grid(num_entries, model_grid, source):
+    """The (rows, cols) grid of a stored position embedding with ``num_entries`` grid entries:
+    the model's own grid if the count fits it, else a square one."""
+    if num_entries == model_grid[0] * model_grid[1]:
+        return tuple(model_grid)
+    side = math.isqrt(num_entries)
+    if side * side != num_entries:
+        raise ValueError(f'{source}: pos_embed has {num_entries} grid entries, neither a square '
+                         f'grid nor the model grid {tuple(model_grid)}; cannot tell its shape')
+    return side, side
+
+
+def load_state_dict_strictly(model, state_dict, source, description):
+    """``model.load_state_dict(state_dict)``, after checking that the keys and shapes match.
+
+    Args:
+        model (nn.Module): the backbone.
+        state_dict (dict): already fitted to the model (dropped keys removed, pos_embed resized).
+        source (str): the checkpoint's name, for the error.
+        description (str): the model, for the error, e.g. 'VisionMamba (embed_dim=192, ...)'.
+
+    Raises:
+        ValueError: one line each for the missing, unexpected and mis-shaped keys (the first 12
+            of each), so a checkpoint of another variant is recognised at a glance.
+    """
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    mis_shaped = sorted(f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model '
+                        f'{tuple(expected[k].shape)}' for k in set(expected) & set(state_dict)
+                        if state_dict[k].shape != expected[k].shape)
+    if missing or unexpected or mis_shaped:
+        report = [f'{source} does not fit this {description}:']
+        for title, keys in (('missing', missing), ('unexpected', unexpected),
+                            ('mis-shaped', mis_shaped)):
+            if keys:
+                shown = ', '.join(keys[:12])
+                if len(keys) > 12:
+                    shown += f' ... ({len(keys)} in all)'
+                report.append(f'  {title} keys: {shown}')
+        raise ValueError('\n'.join(report))
+    model.load_state_dict(state_dict)

@@ -1,0 +1,96 @@
+"""Every detection config builds; loss mode returns every cascade loss; predict mode on a
+1024x1024 input returns boxes, labels, scores and masks."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmvim  # noqa: F401
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+DET_CONFIGS = sorted(p.name for p in CONFIGS.glob('cascade-mask-rcnn_*.py'))
+
+
+def build_detector(name):
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(str(CONFIGS / name))
+    init_default_scope(cfg.default_scope)
+    return cfg, MODELS.build(cfg.model)
+
+
+def det_batch(size, batch=1, training=True):
+    from mmdet.structures import DetDataSample
+    from mmdet.structures.mask import BitmapMasks
+    from mmengine.structures import InstanceData
+    samples = []
+    for _ in range(batch):
+        sample = DetDataSample(metainfo=dict(img_shape=size, ori_shape=size, pad_shape=size,
+                                             scale_factor=(1.0, 1.0), batch_input_shape=size))
+        if training:
+            boxes = torch.tensor([[10.0, 20.0, 90.0, 110.0], [120.0, 40.0, 200.0, 180.0]])
+            masks = np.zeros((2, *size), np.uint8)
+            for mask, (x0, y0, x1, y1) in zip(masks, boxes.int().tolist()):
+                mask[y0:y1, x0:x1] = 1
+            sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.tensor([0, 2]),
+                                               masks=BitmapMasks(masks, *size))
+        samples.append(sample)
+    inputs = [torch.randint(0, 256, (3, *size), dtype=torch.uint8) for _ in range(batch)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def test_all_configs_are_covered():
+    assert DET_CONFIGS == ['cascade-mask-rcnn_deit-ti_vitdet_coco.py',
+                           'cascade-mask-rcnn_deit-ti_vitdet_mini-coco.py',
+                           'cascade-mask-rcnn_vim-s_vitdet_coco.py',
+                           'cascade-mask-rcnn_vim-ti_vitdet_coco.py',
+                           'cascade-mask-rcnn_vim-ti_vitdet_mini-coco.py']
+
+
+@pytest.mark.parametrize('name', DET_CONFIGS)
+def test_config_builds_and_loss_mode_returns_all_cascade_losses(name):
+    torch.manual_seed(0)
+    cfg, model = build_detector(name)
+    assert cfg.model.roi_head.num_stages == 3
+    ious = [stage.assigner.pos_iou_thr for stage in cfg.model.train_cfg.rcnn]
+    assert ious == [0.5, 0.6, 0.7]
+    size = (256, 256)
+    model.data_preprocessor.batch_augments[0].size = size
+    data = model.data_preprocessor(det_batch(size), training=True)
+    losses = model(**data, mode='loss')
+    expected = {'loss_rpn_cls', 'loss_rpn_bbox'} | {
+        f's{i}.{k}' for i in range(3) for k in ('loss_cls', 'loss_bbox', 'loss_mask')}
+    assert expected <= set(losses), expected - set(losses)
+    total = sum(v.sum() if isinstance(v, torch.Tensor) else sum(v) for k, v in losses.items()
+                if 'loss' in k)
+    assert torch.isfinite(total)
+
+
+@pytest.mark.parametrize('name', ['cascade-mask-rcnn_vim-ti_vitdet_coco.py',
+                                  'cascade-mask-rcnn_deit-ti_vitdet_coco.py'])
+def test_predict_at_1024(name):
+    torch.manual_seed(0)
+    cfg, model = build_detector(name)
+    model.eval()
+    with torch.no_grad():
+        data = model.data_preprocessor(det_batch((1024, 1024), training=False))
+        result = model(**data, mode='predict')[0].pred_instances
+    assert result.bboxes.shape[1] == 4
+    assert len(result.labels) == len(result.scores) == len(result.bboxes) == len(result.masks)
+    assert result.masks.shape[1:] == (1024, 1024)
+
+
+def test_mini_and_deit_configs_differ_only_where_they_say():
+    coco = Config.fromfile(str(CONFIGS / 'cascade-mask-rcnn_vim-ti_vitdet_coco.py'))
+    mini = Config.fromfile(str(CONFIGS / 'cascade-mask-rcnn_vim-ti_vitdet_mini-coco.py'))
+    for mini_head, coco_head in zip(mini.model.roi_head.bbox_head, coco.model.roi_head.bbox_head):
+        assert dict(mini_head) == dict(coco_head, num_classes=3)
+    deit = Config.fromfile(str(CONFIGS / 'cascade-mask-rcnn_deit-ti_vitdet_coco.py'))
+    for key in ('neck', 'rpn_head', 'roi_head', 'train_cfg', 'test_cfg', 'data_preprocessor'):
+        assert deit.model[key] == coco.model[key], key
+    assert deit.train_dataloader == coco.train_dataloader
+    assert deit.optim_wrapper.optimizer == coco.optim_wrapper.optimizer
+    assert deit.model.backbone.global_attn_indexes == (2, 5, 8, 11)
+    assert coco.model.backbone.out_type == 'stream' and coco.model.backbone.cls_token is None
