@@ -1,8 +1,11 @@
 """The main job on embedded data: make the mini dataset if it is missing, evaluate the untrained
-UperNet + Vim-Ti, train it, evaluate again, and print both mIoUs.
+model, train it, evaluate again, and print the metrics before and after (mIoU for segmentation,
+box and mask AP for detection).
 
     python tools/quickstart.py [--config configs/upernet_vim_ti_mini-ade20k.py]
         [--work-dir work_dirs/quickstart] [--iters N]
+
+Mini configs: configs/*_mini-ade20k.py (segmentation), configs/*_mini-coco.py (detection).
 
 The same runs with the tools: tools/train.py CONFIG, then tools/test.py CONFIG CHECKPOINT.
 """
@@ -19,6 +22,11 @@ from mmvim.utils.tool_config import load_tool_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / 'data'))
 from make_mini_ade20k import make_mini_ade20k  # noqa: E402
+from make_mini_coco import make_mini_coco  # noqa: E402
+
+# the embedded dataset each mini config reads, and the metrics it reports
+MAKERS = {'MiniADE20KDataset': make_mini_ade20k, 'CocoDataset': make_mini_coco}
+METRICS = ('mIoU', 'mAcc', 'coco/bbox_mAP', 'coco/segm_mAP')
 
 
 def main():
@@ -31,10 +39,13 @@ def main():
     cfg = load_tool_config(args.config, work_dir=args.work_dir)
     if args.iters:
         cfg.train_cfg.update(max_iters=args.iters, val_interval=args.iters)
-    data_root = cfg.train_dataloader.dataset.data_root
-    if not os.path.isdir(data_root):
-        print(f'[quickstart] making the mini dataset in {data_root}', flush=True)
-        make_mini_ade20k(data_root)
+    dataset = cfg.train_dataloader.dataset
+    if 'mini' not in dataset.data_root or dataset.type not in MAKERS:
+        raise SystemExit(f'{args.config} does not train on an embedded mini dataset; use '
+                         'tools/train.py for real data')
+    if not os.path.isdir(dataset.data_root):
+        print(f'[quickstart] making the mini dataset in {dataset.data_root}', flush=True)
+        MAKERS[dataset.type](dataset.data_root)
 
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
@@ -44,9 +55,10 @@ def main():
     runner.train()
     after = runner.test()
     minutes = (time.perf_counter() - start) / 60
-    print(f'\n[quickstart] {Path(args.config).name}: mIoU {before["mIoU"]:.2f} untrained -> '
-          f'{after["mIoU"]:.2f} after {cfg.train_cfg.max_iters} iterations '
-          f'(mAcc {before["mAcc"]:.2f} -> {after["mAcc"]:.2f}); {minutes:.1f} min in all')
+    changes = ', '.join(f'{name} {before[name]:.3g} -> {after[name]:.3g}' for name in METRICS
+                        if name in after)
+    print(f'\n[quickstart] {Path(args.config).name}, untrained -> after '
+          f'{cfg.train_cfg.max_iters} iterations: {changes}; {minutes:.1f} min in all')
     print(f'[quickstart] logs and checkpoints: {cfg.work_dir}')
     print(f'[quickstart] evaluate again: python tools/test.py {args.config} '
           f'{cfg.work_dir}/iter_{cfg.train_cfg.max_iters}.pth')

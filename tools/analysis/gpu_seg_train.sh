@@ -9,6 +9,7 @@ set -euo pipefail
 out=${1:?output directory}; iters=${2:-200}
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
+mkdir -p "$out"
 python3 tools/data/make_mini_ade20k.py data/mini_ade20k_512 --size 512 --train 96 --val 8
 for model in vim_s deit_s; do
   data=data/mini_ade20k_512
