@@ -9,11 +9,10 @@ Multi-GPU: tools/dist_test.sh CONFIG CHECKPOINT GPUS [args].
 import argparse
 import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmvim  # noqa: F401  (registers mmvim's modules; safe checkpoint loading)
-from mmvim.utils.tool_config import load_tool_config, require_data
+from mmvim.utils.tool_config import load_tool_config, parse_tool_args, require_data
 
 
 def parse_args():
@@ -23,14 +22,7 @@ def parse_args():
     parser.add_argument('--work-dir', help='where the metrics json goes')
     parser.add_argument('--out', help='directory for the raw predictions (offline evaluation)')
     parser.add_argument('--show-dir', help='directory for images painted with the predictions')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_tool_args(parser)
 
 
 def main():

@@ -7,14 +7,12 @@ Multi-GPU: tools/dist_train.sh CONFIG GPUS [args]. Progress (iteration, loss, lr
 logged every ``default_hooks.logger.interval`` iterations; the config's ``val_interval`` evaluates.
 """
 import argparse
-import os
 
 import torch
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmvim  # noqa: F401  (registers mmvim's modules; safe checkpoint loading)
-from mmvim.utils.tool_config import load_tool_config, require_data
+from mmvim.utils.tool_config import load_tool_config, parse_tool_args, require_data
 
 
 def parse_args():
@@ -26,14 +24,7 @@ def parse_args():
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
     parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default='float16',
                         help='autocast dtype with --amp (bfloat16 needs no loss scaling)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_tool_args(parser)
 
 
 def enable_amp(cfg, dtype):

@@ -2,9 +2,22 @@
 import os
 import os.path as osp
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 DATALOADERS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
+
+
+def parse_tool_args(parser):
+    """Add the options train.py and test.py share (``--cfg-options``, ``--launcher``,
+    ``--local-rank``), parse, and export LOCAL_RANK for the launcher."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def load_tool_config(path, cfg_options=None, work_dir=None, launcher='none'):
