@@ -56,7 +56,8 @@ def main():
     after = runner.test()
     minutes = (time.perf_counter() - start) / 60
     changes = ', '.join(f'{name} {before[name]:.3g} -> {after[name]:.3g}' for name in METRICS
-                        if name in after)
+                        if name in after and name in before)
+    changes = changes or 'no metrics (no prediction passed the score threshold)'
     print(f'\n[quickstart] {Path(args.config).name}, untrained -> after '
           f'{cfg.train_cfg.max_iters} iterations: {changes}; {minutes:.1f} min in all')
     print(f'[quickstart] logs and checkpoints: {cfg.work_dir}')
