@@ -1,4 +1,4 @@
-from .bimamba import BiMambaMixer, depthwise_conv1d
+from .bimamba import BiMambaMixer
 from .drop_path import DropPath
 from .ln2d import LN2d
 from .pos_embed import CLS_TOKEN_MODES, cls_token_index, resize_pos_embed
@@ -9,4 +9,4 @@ from .vit_det_block import (RelPosAttention, ViTDetBlock, decomposed_rel_pos_bia
 
 __all__ = ['CLS_TOKEN_MODES', 'BiMambaMixer', 'DropPath', 'LN2d', 'RMSNorm', 'RelPosAttention',
            'ResidualAdd', 'ViTDetBlock', 'VimBlock', 'cls_token_index', 'decomposed_rel_pos_bias',
-           'depthwise_conv1d', 'resize_pos_embed', 'window_partition', 'window_unpartition']
+           'resize_pos_embed', 'window_partition', 'window_unpartition']

@@ -4,25 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmvim.ops import bidirectional_selective_scan
-
-
-def depthwise_conv1d(x, weight, bias, reverse=False):
-    """Causal depthwise convolution along the length, or anti-causal with ``reverse``.
-
-    The anti-causal convolution of the original order equals the causal one of the flipped
-    sequence, flipped back: it uses the mirrored kernel instead of flipping the activations.
-
-    Args:
-        x: (batch, channels, length).
-        weight: (channels, 1, kernel). bias: (channels,) or None.
-    Returns:
-        (batch, channels, length).
-    """
-    kernel = weight.shape[-1]
-    if reverse:
-        return F.conv1d(x, weight.flip(-1), bias, padding=kernel - 1, groups=x.shape[1])[..., kernel - 1:]
-    return F.conv1d(x, weight, bias, padding=kernel - 1, groups=x.shape[1])[..., :x.shape[-1]]
+from mmvim.ops import bidirectional_conv1d_silu, bidirectional_selective_scan, two_path_backend
 
 
 class BiMambaMixer(nn.Module):
@@ -41,7 +23,9 @@ class BiMambaMixer(nn.Module):
         dt_rank: rank R of the delta projection; 'auto' is ceil(D / 16).
         dt_min, dt_max, dt_init_floor: range of the initial step sizes (official init).
         divide_out: halve the sum of the two directions (official ``if_divide_out``).
-        scan_backend: backend of :func:`mmvim.ops.bidirectional_selective_scan`; None picks one.
+        scan_backend: backend of the mixer's ops, :func:`mmvim.ops.bidirectional_selective_scan`
+            and :func:`mmvim.ops.bidirectional_conv1d_silu` ('reference' runs the convolution
+            in plain PyTorch); None picks Triton on GPU, PyTorch on CPU.
 
     Shape: (batch, length, D) -> (batch, length, D).
     """
@@ -93,8 +77,9 @@ class BiMambaMixer(nn.Module):
 
     def forward(self, hidden):
         x, z = self.in_proj(hidden).transpose(1, 2).chunk(2, dim=1)      # each (batch, E, L)
-        x_f = F.silu(depthwise_conv1d(x, self.conv1d.weight, self.conv1d.bias))
-        x_b = F.silu(depthwise_conv1d(x, self.conv1d_b.weight, self.conv1d_b.bias, reverse=True))
+        x_f, x_b = bidirectional_conv1d_silu(
+            x, self.conv1d.weight, self.conv1d.bias, self.conv1d_b.weight, self.conv1d_b.bias,
+            backend=two_path_backend(self.scan_backend))
         delta_f, B_f, C_f = self._ssm_inputs(x_f, self.x_proj, self.dt_proj)
         delta_b, B_b, C_b = self._ssm_inputs(x_b, self.x_proj_b, self.dt_proj_b)
         y = bidirectional_selective_scan(

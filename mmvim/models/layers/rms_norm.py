@@ -1,6 +1,8 @@
 import torch
 from torch import nn
 
+from mmvim.ops import add_rms_norm_ref
+
 
 class RMSNorm(nn.Module):
     """Root-mean-square norm (mamba_ssm's): ``x / sqrt(mean(x^2) + eps) * weight``, in float32.
@@ -18,9 +20,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x):
-        x32 = x.float()
-        out = x32 * torch.rsqrt(x32.square().mean(-1, keepdim=True) + self.eps) * self.weight
-        return out.to(x.dtype)
+        return add_rms_norm_ref(x, None, self.weight, self.eps, residual_dtype=None)[0]
 
     def extra_repr(self):
         return f'{self.weight.shape[0]}, eps={self.eps}'

@@ -1,5 +1,7 @@
+import torch
 from torch import nn
 
+from mmvim.ops import add_rms_norm, two_path_backend
 from .bimamba import BiMambaMixer
 from .drop_path import DropPath
 from .rms_norm import RMSNorm
@@ -23,7 +25,9 @@ class VimBlock(nn.Module):
     """Vim's "Add -> Norm -> Mixer" block with the residual stream kept apart (official ``Block``).
 
     ``residual = residual + drop_path(hidden)`` (the first block: ``residual = hidden``),
-    ``hidden = mixer(norm(residual))``. Parameter names: ``norm.weight``, ``mixer.*``.
+    ``hidden = mixer(norm(residual))``. Parameter names: ``norm.weight``, ``mixer.*``. The add
+    and the norm run as one op (:func:`mmvim.ops.add_rms_norm`; Triton on GPU); the norm's output
+    is in the autocast dtype under autocast, which is what the mixer's in_proj casts it to anyway.
 
     Args:
         embed_dim: token width D.
@@ -43,5 +47,14 @@ class VimBlock(nn.Module):
         self.mixer = BiMambaMixer(embed_dim, **mixer_kwargs)
 
     def forward(self, hidden, residual=None):
-        residual = self.add(hidden, residual)
-        return self.mixer(self.norm(residual.to(self.norm.weight.dtype))), residual
+        if residual is not None:
+            hidden = self.add.drop_path(hidden)
+        device = hidden.device.type
+        # the mixer's first op is a projection: under autocast, hand it the autocast dtype
+        out_dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
+                     else self.norm.weight.dtype)
+        normed, residual = add_rms_norm(
+            hidden, residual, self.norm.weight, self.norm.eps,
+            torch.float32 if self.add.residual_in_fp32 else None, out_dtype,
+            backend=two_path_backend(self.mixer.scan_backend))
+        return self.mixer(normed), residual

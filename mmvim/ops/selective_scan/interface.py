@@ -6,30 +6,19 @@ Backends (``backend=``):
     'reference'  the plain specification in ``reference.py`` (slow; for tests and debugging).
 ``backend=None`` picks 'triton' for CUDA tensors when Triton is importable, else 'torch'.
 """
-import importlib.util
-
 import torch
 
+from ..backend import resolve_backend as _resolve_backend
+from ..backend import triton_available  # noqa: F401  (re-exported)
 from .recurrent import selective_scan_recurrent
 from .reference import bidirectional_selective_scan_ref, selective_scan_ref
 
 BACKENDS = ('triton', 'torch', 'reference')
 
 
-def triton_available():
-    return importlib.util.find_spec('triton') is not None
-
-
 def resolve_backend(backend, device):
-    """The backend to use for tensors on ``device`` (see the module docstring)."""
-    if backend is None:
-        return 'triton' if device.type == 'cuda' and triton_available() else 'torch'
-    if backend not in BACKENDS:
-        raise ValueError(f'selective scan: unknown backend {backend!r}; choose one of {BACKENDS}')
-    if backend == 'triton' and not triton_available():
-        raise RuntimeError("selective scan: backend='triton' was asked for but Triton is not "
-                           'installed (pip install triton)')
-    return backend
+    """The selective-scan backend for tensors on ``device`` (see the module docstring)."""
+    return _resolve_backend(backend, device, 'selective scan', BACKENDS)
 
 
 def _check(u, delta, A, B, C, D, z, delta_bias, prefix=''):

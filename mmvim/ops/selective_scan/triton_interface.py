@@ -15,6 +15,7 @@ import math
 import torch
 import triton
 
+from ..layout import new_like
 from .triton_backward import scan_backward_kernel
 from .triton_forward import scan_forward_kernel
 
@@ -47,16 +48,8 @@ def _chunking(batch, dim, length, bd, cfg, device):
 
 
 def _new(like, dtype=None):
-    """Uninitialised (NaN under POISON_OUTPUTS) (batch, dim, length) tensor shaped like ``like``,
-    in (batch, length, dim) memory when ``like`` has a unit channel stride, so that the kernels'
-    stores across channels coalesce as their loads do."""
-    dtype = dtype or like.dtype
-    batch, dim, length = like.shape
-    channel_last = like.stride(1) == 1 and length > 1 and dim > 1
-    shape = (batch, length, dim) if channel_last else (batch, dim, length)
-    out = (torch.full(shape, float('nan'), dtype=dtype, device=like.device) if POISON_OUTPUTS
-           else torch.empty(shape, dtype=dtype, device=like.device))
-    return out.transpose(1, 2) if channel_last else out
+    """Output or gradient mirroring ``like``'s layout (see :func:`mmvim.ops.layout.new_like`)."""
+    return new_like(like, dtype, poison=POISON_OUTPUTS)
 
 
 def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, **extra):

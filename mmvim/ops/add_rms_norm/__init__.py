@@ -1,0 +1,4 @@
+from .interface import BACKENDS, add_rms_norm
+from .reference import add_rms_norm_ref
+
+__all__ = ['BACKENDS', 'add_rms_norm', 'add_rms_norm_ref']

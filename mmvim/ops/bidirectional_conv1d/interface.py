@@ -1,0 +1,106 @@
+"""Public bidirectional conv1d + SiLU: argument checks, backend choice, autograd Function.
+
+Backends (``backend=``):
+    'triton'  one kernel for both directions, forward and backward (GPU; on CPU tensors under
+              ``TRITON_INTERPRET=1``);
+    'torch'   the specification in ``reference.py`` (two ``F.conv1d`` calls + SiLU).
+``backend=None`` picks 'triton' for CUDA tensors when Triton is importable, else 'torch'.
+"""
+import torch
+
+from ..backend import resolve_backend
+from ..layout import new_like
+from .reference import bidirectional_conv1d_silu_ref
+
+BACKENDS = ('triton', 'torch')
+# Tests set these: POISON_OUTPUTS fills outputs with NaN before the kernels run; BLOCK the tile.
+POISON_OUTPUTS = False
+BLOCK = dict(BL=32, BE=64, num_warps=4)
+
+
+def _check(x, weight_f, bias_f, weight_b, bias_b):
+    """Raise a ValueError naming the argument whose shape breaks the contract."""
+    if x.dim() != 3:
+        raise ValueError(f'bidirectional conv1d: x must be (batch, channels, length), got '
+                         f'{tuple(x.shape)}')
+    channels = x.shape[1]
+    for name, w in (('weight_f', weight_f), ('weight_b', weight_b)):
+        if w.dim() != 3 or w.shape[:2] != (channels, 1):
+            raise ValueError(f'bidirectional conv1d: {name} must be (channels={channels}, 1, K), '
+                             f'got {tuple(w.shape)}')
+    if weight_f.shape != weight_b.shape:
+        raise ValueError(f'bidirectional conv1d: weight_f {tuple(weight_f.shape)} and weight_b '
+                         f'{tuple(weight_b.shape)} differ')
+    if (bias_f is None) != (bias_b is None):
+        raise ValueError('bidirectional conv1d: give both biases or neither')
+    for name, b in (('bias_f', bias_f), ('bias_b', bias_b)):
+        if b is not None and tuple(b.shape) != (channels, ):
+            raise ValueError(f'bidirectional conv1d: {name} must be (channels={channels},), got '
+                             f'{tuple(b.shape)}')
+
+
+def _launch_args(x):
+    import triton
+    batch, channels, length = x.shape
+    grid = (batch, triton.cdiv(length, BLOCK['BL']), triton.cdiv(channels, BLOCK['BE']))
+    return grid, (length, channels)
+
+
+class _TritonBidirectionalConv(torch.autograd.Function):
+    """(x, weight_f, bias_f, weight_b, bias_b) -> (y_f, y_b); weights flattened to (C, K)."""
+
+    @staticmethod
+    def forward(ctx, x, weight_f, bias_f, weight_b, bias_b):
+        from .triton_kernels import conv_forward_kernel
+        has_bias = bias_f is not None
+        wf, wb = weight_f.reshape(weight_f.shape[0], -1), weight_b.reshape(weight_b.shape[0], -1)
+        y_f, y_b = new_like(x, poison=POISON_OUTPUTS), new_like(x, poison=POISON_OUTPUTS)
+        grid, sizes = _launch_args(x)
+        conv_forward_kernel[grid](x, wf, bias_f if has_bias else wf, wb,
+                                  bias_b if has_bias else wb, y_f, y_b, *x.stride(),
+                                  *y_f.stride(), *sizes, K=wf.shape[1], HAS_BIAS=has_bias,
+                                  **BLOCK)
+        ctx.save_for_backward(x, weight_f, bias_f, weight_b, bias_b)
+        return y_f, y_b
+
+    @staticmethod
+    def backward(ctx, dy_f, dy_b):
+        from .triton_kernels import conv_backward_kernel
+        x, weight_f, bias_f, weight_b, bias_b = ctx.saved_tensors
+        has_bias = bias_f is not None
+        wf, wb = weight_f.reshape(weight_f.shape[0], -1), weight_b.reshape(weight_b.shape[0], -1)
+        f32 = dict(dtype=torch.float32, device=x.device)
+        dwf, dwb = torch.zeros(wf.shape, **f32), torch.zeros(wb.shape, **f32)
+        dbf, dbb = torch.zeros(x.shape[1], **f32), torch.zeros(x.shape[1], **f32)
+        dx = new_like(x, poison=POISON_OUTPUTS)
+        grid, sizes = _launch_args(x)
+        conv_backward_kernel[grid](x, wf, bias_f if has_bias else wf, wb,
+                                   bias_b if has_bias else wb, dy_f, dy_b, dx, dwf, dbf, dwb, dbb,
+                                   *x.stride(), *dy_f.stride(), *dy_b.stride(), *dx.stride(),
+                                   *sizes, K=wf.shape[1], HAS_BIAS=has_bias, **BLOCK)
+        bias_grads = ((dbf.to(bias_f.dtype), dbb.to(bias_b.dtype)) if has_bias
+                      else (None, None))
+        return (dx, dwf.view_as(weight_f).to(weight_f.dtype), bias_grads[0],
+                dwb.view_as(weight_b).to(weight_b.dtype), bias_grads[1])
+
+
+def bidirectional_conv1d_silu(x, weight_f, bias_f, weight_b, bias_b, backend=None):
+    """Vim's convolution stage for both directions, from ``x`` in its original order.
+
+    Args:
+        x: (batch, channels, length), any strides (a (batch, length, channels) view is best on
+            GPU: the outputs then share that layout, which the scan and x_proj read without
+            copies).
+        weight_f, weight_b: (channels, 1, K) depthwise kernels of the causal (forward) and the
+            anti-causal (backward) direction. bias_f, bias_b: (channels,) or both None.
+        backend: see the module docstring.
+
+    Returns:
+        (silu(causal conv(x)), silu(anti-causal conv(x))), each (batch, channels, length) in
+        ``x``'s dtype (the Triton path accumulates in float32).
+    """
+    _check(x, weight_f, bias_f, weight_b, bias_b)
+    backend = resolve_backend(backend, x.device, 'bidirectional conv1d', BACKENDS)
+    if backend == 'torch':
+        return bidirectional_conv1d_silu_ref(x, weight_f, bias_f, weight_b, bias_b)
+    return _TritonBidirectionalConv.apply(x, weight_f, bias_f, weight_b, bias_b)
