@@ -3,7 +3,7 @@
 # blocks 2, 5, 8, 11 of 12. Paper: 44.0 mIoU. ImageNet weights: the DeiT-S checkpoint converted
 # with tools/model_converters/deit2mmseg.py (docs/datasets.md).
 _base_ = [
-    './_base_/models/upernet_deit.py', 'mmseg::_base_/datasets/ade20k.py',
+    './_base_/models/upernet_deit.py', './_base_/datasets/ade20k.py',
     'mmseg::_base_/default_runtime.py', './_base_/schedules/schedule_60k.py'
 ]
 model = dict(

@@ -1,7 +1,7 @@
 # UperNet + DeiT-Ti on ADE20K, the paper's baseline for Vim-Ti, trained exactly as
 # upernet_vim_ti_ade20k.py. Paper: 39.2 mIoU.
 _base_ = [
-    './_base_/models/upernet_deit_ti.py', 'mmseg::_base_/datasets/ade20k.py',
+    './_base_/models/upernet_deit_ti.py', './_base_/datasets/ade20k.py',
     'mmseg::_base_/default_runtime.py', './_base_/schedules/schedule_60k.py'
 ]
 model = dict(

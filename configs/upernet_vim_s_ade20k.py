@@ -4,7 +4,7 @@
 # Needs data/ade/ADEChallengeData2016 and the official ImageNet weights in pretrain/
 # (docs/datasets.md).
 _base_ = [
-    './_base_/models/upernet_vim.py', 'mmseg::_base_/datasets/ade20k.py',
+    './_base_/models/upernet_vim.py', './_base_/datasets/ade20k.py',
     'mmseg::_base_/default_runtime.py', './_base_/schedules/schedule_60k.py'
 ]
 model = dict(

@@ -27,11 +27,26 @@ def _register(registry, cls):
     registry.register_module(module=cls)
 
 
+def _data_classes(package):
+    """(registry name, class) of mmvim's datasets and transforms for ``package``: the checked
+    image loader for both, the checked annotation loader and the mini dataset for mmseg, the
+    checked COCO dataset for mmdet."""
+    from .datasets.transforms.checked_loading import CheckedLoadImageFromFile
+    if package == 'mmseg':
+        from .datasets.mini_ade20k import MiniADE20KDataset
+        from .datasets.transforms.checked_seg_loading import CheckedLoadAnnotations
+        return [('TRANSFORMS', CheckedLoadImageFromFile), ('TRANSFORMS', CheckedLoadAnnotations),
+                ('DATASETS', MiniADE20KDataset)]
+    from .datasets.checked_coco import CheckedCocoDataset
+    return [('TRANSFORMS', CheckedLoadImageFromFile), ('DATASETS', CheckedCocoDataset)]
+
+
 def register_all_modules():
     """Register mmvim's models and necks in the MODELS registry of every installed downstream
-    package, its datasets in mmseg's DATASETS, and its norm layers in mmengine's MODELS.
-    (Optimizer constructors register in mmengine's own registry, which mmseg's and mmdet's
-    inherit, when ``mmvim.engine`` is imported.)
+    package, its datasets and data transforms in their DATASETS and TRANSFORMS (the checked
+    loaders, :mod:`mmvim.datasets`), and its norm layers in mmengine's MODELS.
+    (Optimizer constructors and hooks register in mmengine's own registries, which mmseg's and
+    mmdet's inherit, when ``mmvim.engine`` is imported.)
 
     Returns the names of the downstream packages registered into.
     """
@@ -40,7 +55,7 @@ def register_all_modules():
     done = []
     for package in DOWNSTREAM_PACKAGES:
         try:
-            registry = importlib.import_module(f'{package}.registry').MODELS
+            registries = importlib.import_module(f'{package}.registry')
         except ModuleNotFoundError as err:
             if err.name != package:         # installed, but something it needs is missing
                 raise
@@ -48,10 +63,8 @@ def register_all_modules():
         # the necks are built from mmcv bricks; mmcv is there wherever mmseg or mmdet is
         from .models.necks import SimpleFPN
         for cls in MODEL_CLASSES + (SimpleFPN, ):
-            _register(registry, cls)
-        if package == 'mmseg':
-            from mmseg.registry import DATASETS
-            from .datasets import MiniADE20KDataset
-            _register(DATASETS, MiniADE20KDataset)
+            _register(registries.MODELS, cls)
+        for registry_name, cls in _data_classes(package):
+            _register(getattr(registries, registry_name), cls)
         done.append(package)
     return done

@@ -25,7 +25,7 @@ from make_mini_ade20k import make_mini_ade20k  # noqa: E402
 from make_mini_coco import make_mini_coco  # noqa: E402
 
 # the embedded dataset each mini config reads, and the metrics it reports
-MAKERS = {'MiniADE20KDataset': make_mini_ade20k, 'CocoDataset': make_mini_coco}
+MAKERS = {'MiniADE20KDataset': make_mini_ade20k, 'CheckedCocoDataset': make_mini_coco}
 METRICS = ('mIoU', 'mAcc', 'coco/bbox_mAP', 'coco/segm_mAP')
 
 

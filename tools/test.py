@@ -2,7 +2,7 @@
 mask AP (detection), as the config's test_evaluator says.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show-dir DIR]
-        [--cfg-options key=value ...] [--launcher pytorch]
+        [--cfg-options key=value ...] [--trust-checkpoint] [--launcher pytorch]
 
 Multi-GPU: tools/dist_test.sh CONFIG CHECKPOINT GPUS [args].
 """
@@ -31,7 +31,6 @@ def main():
     if not os.path.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint file not found: {args.checkpoint}')
     require_data(cfg, ['test'])
-    cfg.load_from = args.checkpoint
     if args.show_dir:
         if 'visualization' not in cfg.default_hooks:
             raise SystemExit('--show-dir needs a visualization hook in default_hooks')
@@ -42,7 +41,11 @@ def main():
             cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
         else:
             cfg.test_evaluator.update(outfile_prefix=os.path.join(args.out, 'results'))
-    Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    # strict: a checkpoint of another model or variant is refused with the keys and shapes
+    # that differ (mmengine's load_from would only log them and evaluate random weights)
+    runner.load_checkpoint(args.checkpoint, strict=True)
+    runner.test()
 
 
 if __name__ == '__main__':

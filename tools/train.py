@@ -1,10 +1,13 @@
 """Train a segmentor or detector from an mmseg / mmdet config that uses mmvim.
 
     python tools/train.py configs/upernet_vim_s_ade20k.py [--work-dir DIR] [--resume]
-        [--amp [--amp-dtype bfloat16]] [--cfg-options key=value ...] [--launcher pytorch]
+        [--amp [--amp-dtype bfloat16]] [--cfg-options key=value ...] [--trust-checkpoint]
+        [--launcher pytorch]
 
 Multi-GPU: tools/dist_train.sh CONFIG GPUS [args]. Progress (iteration, loss, lr, time left) is
 logged every ``default_hooks.logger.interval`` iterations; the config's ``val_interval`` evaluates.
+``--resume`` continues from the newest checkpoint in the work dir that loads (damaged ones are
+skipped and named); docs/failure_modes.md says what survives a crash.
 """
 import argparse
 
@@ -12,6 +15,7 @@ import torch
 from mmengine.runner import Runner
 
 import mmvim  # noqa: F401  (registers mmvim's modules; safe checkpoint loading)
+from mmvim.utils import find_resumable_checkpoint
 from mmvim.utils.tool_config import load_tool_config, parse_tool_args, require_data
 
 
@@ -20,7 +24,8 @@ def parse_args():
     parser.add_argument('config', help='config file')
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument('--resume', action='store_true',
-                        help='resume from the latest checkpoint in the work dir')
+                        help='resume from the newest loadable checkpoint in the work dir (or '
+                             'from load_from, if the config sets it)')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
     parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default='float16',
                         help='autocast dtype with --amp (bfloat16 needs no loss scaling)')
@@ -46,6 +51,8 @@ def main():
     if args.amp:
         enable_amp(cfg, args.amp_dtype)
     cfg.resume = args.resume
+    if args.resume and cfg.get('load_from') is None:
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
     Runner.from_cfg(cfg).train()
 
 

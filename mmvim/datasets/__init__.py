@@ -1,3 +1,5 @@
-from .mini_ade20k import MINI_ADE20K_CLASSES, MiniADE20KDataset
+"""mmvim's datasets and data transforms.
 
-__all__ = ['MINI_ADE20K_CLASSES', 'MiniADE20KDataset']
+Nothing is imported here: each module needs its downstream package (mmcv, mmseg or mmdet), and
+``mmvim.registration`` imports a module only where that package is installed.
+"""

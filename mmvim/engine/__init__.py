@@ -1,3 +1,4 @@
+from .hooks import IterationSeedHook, NonFiniteLossHook
 from .optimizers import LayerDecayOptimWrapperConstructor
 
-__all__ = ['LayerDecayOptimWrapperConstructor']
+__all__ = ['IterationSeedHook', 'LayerDecayOptimWrapperConstructor', 'NonFiniteLossHook']

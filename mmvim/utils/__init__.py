@@ -1,3 +1,7 @@
-from .checkpoint import use_safe_mmengine_checkpoint_loader, load_checkpoint_file
+from .atomic_write import use_atomic_local_backend
+from .checkpoint import (add_trust_checkpoint_option, load_checkpoint_file,
+                         use_safe_mmengine_checkpoint_loader)
+from .resume import find_resumable_checkpoint
 
-__all__ = ['use_safe_mmengine_checkpoint_loader', 'load_checkpoint_file']
+__all__ = ['add_trust_checkpoint_option', 'find_resumable_checkpoint', 'load_checkpoint_file',
+           'use_atomic_local_backend', 'use_safe_mmengine_checkpoint_loader']

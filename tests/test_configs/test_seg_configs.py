@@ -114,3 +114,34 @@ def test_layer_decay_refuses_a_wrong_num_layers():
     cfg.optim_wrapper.paramwise_cfg.num_layers = 12
     with pytest.raises(ValueError, match='belongs to block 12, but paramwise_cfg says num_layers=12'):
         build_optim_wrapper(model, cfg.optim_wrapper)
+
+
+@pytest.mark.parametrize('name', SEG_CONFIGS)
+def test_data_goes_through_the_checked_loaders(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        types = [step.type for step in cfg[loader].dataset.pipeline]
+        assert types[0] == 'CheckedLoadImageFromFile' and 'CheckedLoadAnnotations' in types, loader
+        assert 'LoadImageFromFile' not in types and 'LoadAnnotations' not in types, loader
+
+
+def test_ade20k_base_is_mmsegs_but_for_the_checked_loaders(tmp_path):
+    ours = Config.fromfile(str(CONFIGS / '_base_/datasets/ade20k.py'))
+    (tmp_path / 'mmseg_ade20k.py').write_text("_base_ = 'mmseg::_base_/datasets/ade20k.py'\n")
+    mmseg = Config.fromfile(str(tmp_path / 'mmseg_ade20k.py'))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        pipeline = [dict(step, type=step.type.replace('Checked', ''))
+                    for step in ours[loader].dataset.pipeline]
+        assert pipeline == mmseg[loader].dataset.pipeline, loader
+        assert {**ours[loader], 'dataset': None} == {**mmseg[loader], 'dataset': None}, loader
+        assert ({**ours[loader].dataset, 'pipeline': None}
+                == {**mmseg[loader].dataset, 'pipeline': None}), loader
+
+
+def test_vim_s_backbone_in_the_vim_ti_segmentor_fails_naming_both_widths():
+    """mmseg's Feature2Pyramid does not check its input; torch's error gives both channel counts
+    (docs/failure_modes.md says which keys to change)."""
+    cfg, model = build_segmentor('upernet_vim_ti_mini-ade20k.py', arch='small', depth=2,
+                                 out_indices=(0, 0, 1, 1))
+    with pytest.raises(RuntimeError, match='to have 192 channels, but got 384 channels'):
+        model.extract_feat(torch.randn(1, 3, 32, 32))

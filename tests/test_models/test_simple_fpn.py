@@ -41,3 +41,13 @@ def test_mismatched_in_channels_are_refused():
     from mmvim.models.necks import SimpleFPN
     with pytest.raises(ValueError, match=r'must be \[48, 96, 192, 192\]'):
         SimpleFPN(192, in_channels=[192, 192, 192, 192])
+
+
+def test_backbone_map_of_another_width_is_refused_naming_the_keys():
+    """A Vim-S map (384 channels) into the Vim-Ti neck: the error says what to set."""
+    from mmvim.models.necks import SimpleFPN
+    with pytest.raises(ValueError, match=r"the backbone map has 384 channels, but the neck was "
+                                         r"built for backbone_channel=192; set the neck's "
+                                         r"backbone_channel=384 and in_channels=\[96, 192, 384, "
+                                         r"384\]"):
+        SimpleFPN(192)((torch.randn(1, 384, 4, 4), ))

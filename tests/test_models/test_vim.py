@@ -127,7 +127,12 @@ def test_bad_arguments(kwargs, message):
         VisionMamba(**{'arch': 'tiny', **kwargs})
 
 
-@pytest.mark.parametrize('size', [(60, 64), (8, 8)])
-def test_inputs_that_do_not_tile_are_refused(size):
-    with pytest.raises(ValueError, match=f'input of size {size[0]}x{size[1]} does not fit patch 16'):
-        tiny_vim()(torch.randn(1, 3, *size))
+@pytest.mark.parametrize('size, stride, message', [
+    ((60, 64), 16, 'input of size 60x64 does not fit patch 16 with stride 16'),
+    ((36, 40), 8, 'input of size 36x40 does not fit patch 16 with stride 8'),
+    ((8, 8), 16, r'input of size 8x8 is smaller than one patch \(16x16\)'),
+    ((64, 12), 8, r'input of size 64x12 is smaller than one patch \(16x16\)'),
+])
+def test_inputs_that_do_not_tile_are_refused(size, stride, message):
+    with pytest.raises(ValueError, match=f'VisionMamba: {message}'):
+        tiny_vim(stride=stride)(torch.randn(1, 3, *size))

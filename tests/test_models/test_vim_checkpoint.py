@@ -102,16 +102,27 @@ def test_other_variant_is_refused_with_the_keys(tmp_path):
     assert 'missing keys: layers.10.' in text or 'missing keys: layers.' in text
     assert 'mis-shaped keys: cls_token: checkpoint (1, 1, 384) vs model (1, 1, 192)' in text
     assert 'layers.0.mixer.A_b_log: checkpoint (768, 16) vs model (384, 16)' in text
+    assert ('hint: the checkpoint holds a backbone of embed_dim=384 and depth=2, the model has '
+            'embed_dim=192 and depth=24: set model.backbone arch=None, embed_dim=384, depth=2'
+            in text)
+
+
+@pytest.mark.parametrize('dim, depth, setting', [
+    (384, 24, "arch='small'"), (768, 24, "arch='base'"), (192, 12, 'arch=None, embed_dim=192, '
+                                                                   'depth=12')])
+def test_config_for_names_the_arch_of_a_checkpoint(dim, depth, setting):
+    assert VisionMamba.config_for(dim, depth).startswith(f'set model.backbone {setting}, ')
 
 
 def test_missing_and_unexpected_keys_are_listed(tmp_path):
     state_dict = official_state_dict(192)
     del state_dict['layers.3.mixer.D_b']
-    state_dict['layers.24.norm.weight'] = torch.ones(192)
+    state_dict['layers.3.mixer.E'] = torch.ones(192)
     path = save_official(tmp_path / 'broken.pth', state_dict)
     with pytest.raises(ValueError, match=r'(?s)missing keys: layers.3.mixer.D_b.*'
-                                         r'unexpected keys: layers.24.norm.weight'):
+                                         r'unexpected keys: layers.3.mixer.E') as error:
         load(path)
+    assert 'hint' not in str(error.value)          # width and depth match: no other variant
 
 
 def test_vim_s_from_config_at_512(tmp_path):

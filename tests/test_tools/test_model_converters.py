@@ -1,7 +1,9 @@
 """DeiT checkpoints (timm / facebookresearch key names, random values) convert to mmseg's
-VisionTransformer keys and load with every tensor in place."""
+VisionTransformer keys and load with every tensor in place; the converters refuse checkpoints that
+would run code, and read legacy pickled files only with --trust-checkpoint."""
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -9,8 +11,14 @@ import torch
 
 import mmvim  # noqa: F401
 from tests.deit_checkpoints import timm_deit_state_dict
+from tests.test_utils.test_checkpoint import hostile_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def run_converter(name, *args):
+    return subprocess.run([sys.executable, str(REPO / 'tools/model_converters' / name),
+                           *map(str, args)], capture_output=True, text=True, cwd=REPO)
 
 
 @pytest.mark.parametrize('layout', ['facebookresearch', 'timm'])
@@ -20,8 +28,7 @@ def test_deit_converts_to_mmseg_vit(tmp_path, layout):
     src = tmp_path / 'deit_tiny.pth'
     torch.save({'model': state_dict} if layout == 'facebookresearch' else state_dict, src)
     dst = tmp_path / 'deit_tiny_mmseg.pth'
-    result = subprocess.run([sys.executable, str(REPO / 'tools/model_converters/deit2mmseg.py'),
-                             str(src), str(dst)], capture_output=True, text=True, cwd=REPO)
+    result = run_converter('deit2mmseg.py', src, dst)
     assert result.returncode == 0, result.stderr
     converted = torch.load(dst, weights_only=True)['state_dict']
     model = VisionTransformer(img_size=224, embed_dims=192, num_layers=2, num_heads=3,
@@ -41,7 +48,24 @@ def test_distilled_deit_is_refused(tmp_path):
     state_dict['dist_token'] = torch.zeros(1, 1, 192)
     src = tmp_path / 'deit_distilled.pth'
     torch.save({'model': state_dict}, src)
-    result = subprocess.run([sys.executable, str(REPO / 'tools/model_converters/deit2mmseg.py'),
-                             str(src), str(tmp_path / 'out.pth')], capture_output=True,
-                            text=True, cwd=REPO)
+    result = run_converter('deit2mmseg.py', src, tmp_path / 'out.pth')
     assert result.returncode != 0 and 'distilled DeiT' in result.stderr
+
+
+@pytest.mark.parametrize('converter', ['vim2mmvim.py', 'deit2mmseg.py'])
+def test_converters_refuse_checkpoint_that_runs_code(tmp_path, converter):
+    path, marker = hostile_checkpoint(tmp_path)
+    result = run_converter(converter, path, tmp_path / 'out.pth')
+    assert result.returncode != 0 and f'refusing to load {path}' in result.stderr
+    assert not marker.exists() and not (tmp_path / 'out.pth').exists()
+
+
+def test_legacy_pickled_checkpoint_converts_with_trust_flag(tmp_path):
+    """(Without the flag it is refused: tests/test_utils/test_checkpoint.py.)"""
+    src = tmp_path / 'legacy_deit.pth'
+    torch.save({'model': timm_deit_state_dict(), 'args': types.SimpleNamespace(lr=5e-4)}, src)
+    trusted = run_converter('deit2mmseg.py', src, tmp_path / 'trusted.pth', '--trust-checkpoint')
+    assert trusted.returncode == 0, trusted.stderr[-2000:]
+    assert f'{src} holds pickled objects besides weights' in trusted.stdout + trusted.stderr
+    assert 'layers.0.ln1.weight' in torch.load(tmp_path / 'trusted.pth',
+                                               weights_only=True)['state_dict']

@@ -7,12 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from make_mini_ade20k import make_mini_ade20k  # tools/data, put on sys.path by conftest.py
 
 REPO = Path(__file__).resolve().parents[2]
 MINI_CONFIG = 'configs/upernet_vim_ti_mini-ade20k.py'
-
-sys.path.insert(0, str(REPO / 'tools' / 'data'))
-from make_mini_ade20k import make_mini_ade20k  # noqa: E402
 
 
 def run_tool(*args, timeout=600):
@@ -20,11 +18,10 @@ def run_tool(*args, timeout=600):
                           cwd=REPO, timeout=timeout)
 
 
-@pytest.fixture(scope='module')
-def mini_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('mini_ade20k')
-    make_mini_ade20k(root, num_train=8, num_val=3)
-    return root
+def data_options(root):
+    """``--cfg-options`` entries pointing every dataloader of the mini config at ``root``."""
+    return [f'{loader}.dataset.data_root={root}'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
 
 
 def test_generator_is_deterministic_and_in_ade_layout(tmp_path):
@@ -42,12 +39,10 @@ def test_generator_is_deterministic_and_in_ade_layout(tmp_path):
 
 def test_train_then_test_on_mini_data(mini_data, tmp_path):
     work_dir = tmp_path / 'work'
-    data_options = [f'{loader}.dataset.data_root={mini_data}'
-                    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     result = run_tool('tools/train.py', MINI_CONFIG, '--work-dir', work_dir, '--cfg-options',
                       'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
                       'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
-                      *data_options)
+                      *data_options(mini_data))
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert 'Iter(train) [2/2]' in log and 'loss:' in log and 'eta:' in log
@@ -55,12 +50,19 @@ def test_train_then_test_on_mini_data(mini_data, tmp_path):
 
     result = run_tool('tools/test.py', MINI_CONFIG, work_dir / 'iter_2.pth', '--work-dir',
                       tmp_path / 'eval', '--out', tmp_path / 'predictions', '--cfg-options',
-                      *data_options)
+                      *data_options(mini_data))
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     for text in ('per class results', 'striped disc', 'mIoU:', 'mAcc:', 'aAcc:'):
         assert text in log, text
     assert len(list((tmp_path / 'predictions').glob('*.png'))) == 3
+
+    # a checkpoint of another variant (here: state size 16 against 8) is refused, naming keys
+    result = run_tool('tools/test.py', MINI_CONFIG, work_dir / 'iter_2.pth', '--work-dir',
+                      tmp_path / 'eval2', '--cfg-options', 'model.backbone.d_state=8',
+                      *data_options(mini_data))
+    assert result.returncode != 0
+    assert 'size mismatch for backbone.layers.0.mixer.A_log' in result.stderr, result.stderr[-2000:]
 
 
 def test_ade20k_config_without_data_says_where_data_goes(tmp_path):

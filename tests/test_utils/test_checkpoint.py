@@ -1,56 +1,38 @@
-"""Checkpoints are read with torch.load(weights_only=True) everywhere, and mmengine's runner can
-still resume from its own checkpoints on torch >= 2.6."""
+"""Checkpoints are read with torch.load(weights_only=True) everywhere (mmvim's loaders, mmengine's
+runner, init_cfg Pretrained, http URLs), a file that would run code is refused before any of it
+runs, only an explicit trust switch loads legacy files, and mmengine's runner can still resume
+from its own checkpoints on torch >= 2.6."""
 import argparse
+import functools
+import http.server
 import os
-import pickle
 import subprocess
 import sys
 import textwrap
+import threading
+import types
 
 import pytest
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
-import mmvim  # noqa: F401  (registers the safe types, as a config's custom_imports does)
+import mmvim  # noqa: F401  (registers the safe loader, as a config's custom_imports does)
 from mmvim.utils import load_checkpoint_file
+from mmvim.utils.checkpoint import TRUST_ENV
+from tests.tiny_runner import tiny_runner
 
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNNER_SCRIPT = textwrap.dedent('''
     import sys
     import torch
-    from torch import nn
-    from mmengine.model import BaseModel
-    from mmengine.runner import Runner
+    from tests.tiny_runner import tiny_runner
     if sys.argv[3] == 'with-mmvim':
         import mmvim  # noqa: F401
 
-    class Points(torch.utils.data.Dataset):
-        def __init__(self):
-            g = torch.Generator().manual_seed(0)
-            self.x = torch.randn(24, 3, generator=g)
-            self.y = self.x @ torch.tensor([1.0, -2.0, 0.5]) + 0.3
-        def __len__(self):
-            return len(self.x)
-        def __getitem__(self, i):
-            return dict(inputs=self.x[i], target=self.y[i])
-
-    class Regressor(BaseModel):
-        def __init__(self):
-            super().__init__()
-            self.linear = nn.Linear(3, 1)
-        def forward(self, inputs, target, mode='loss'):
-            return dict(loss=((self.linear(inputs).squeeze(-1) - target) ** 2).mean())
-
     work_dir, epochs = sys.argv[1], int(sys.argv[2])
-    torch.manual_seed(0)  # the model is built before the runner seeds anything
-    runner = Runner(
-        model=Regressor(), work_dir=work_dir, randomness=dict(seed=0),
-        train_dataloader=dict(dataset=Points(), batch_size=4, num_workers=0,
-                              collate_fn=dict(type='default_collate'),
-                              sampler=dict(type='DefaultSampler', shuffle=True)),
-        train_cfg=dict(by_epoch=True, max_epochs=epochs),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
-        resume=len(sys.argv) > 4, default_scope='mmengine')
+    runner = tiny_runner(work_dir, train_cfg=dict(by_epoch=True, max_epochs=epochs),
+                         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
+                         resume=len(sys.argv) > 4)
     runner.train()
     torch.save(dict(iter=runner.iter, weight=runner.model.linear.weight.detach()),
                f'{work_dir}/final.pt')
@@ -62,8 +44,8 @@ def run_training(tmp_path, work_dir, epochs, mmvim_imported=True, resume=False):
     script.write_text(RUNNER_SCRIPT)
     args = [sys.executable, str(script), str(work_dir), str(epochs),
             'with-mmvim' if mmvim_imported else 'plain'] + (['resume'] if resume else [])
-    repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([repo_root, os.environ.get('PYTHONPATH', '')]))
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get('PYTHONPATH', '')]))
     return subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env,
                           timeout=300)
 
@@ -101,16 +83,98 @@ class Payload:
         return os.system, (f'touch {self.marker}', )
 
 
+def hostile_checkpoint(directory, name='evil.pth'):
+    """(path, marker): a checkpoint with weights where they belong and a payload that would
+    create ``marker`` when unpickled."""
+    marker, path = directory / 'code_ran', directory / name
+    torch.save({'state_dict': {'w': torch.zeros(1)}, 'meta': {}, 'payload': Payload(marker)},
+               path)
+    return path, marker
+
+
 def test_checkpoint_that_runs_code_is_refused(tmp_path):
-    marker = tmp_path / 'code_ran'
-    path = tmp_path / 'evil.pth'
-    torch.save({'model': {'w': torch.zeros(1)}, 'payload': Payload(marker)}, path)
-    with pytest.raises(RuntimeError, match='refusing to load .*evil.pth'):
+    path, marker = hostile_checkpoint(tmp_path)
+    with pytest.raises(RuntimeError, match='refusing to load .*evil.pth.*--trust-checkpoint'):
         load_checkpoint_file(path)
-    # mmengine's runner and load_checkpoint go through mmvim's loader: refused there too
-    with pytest.raises(pickle.UnpicklingError):
+    # mmengine's load_checkpoint / PretrainedInit go through mmvim's loader: refused there too
+    with pytest.raises(RuntimeError, match='refusing to load'):
         CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     assert not marker.exists()
+
+
+def test_runner_load_from_and_resume_refuse_code(tmp_path):
+    path, marker = hostile_checkpoint(tmp_path)
+    runner = tiny_runner(tmp_path / 'work')
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        runner.load_checkpoint(str(path))
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        runner.resume(str(path))
+    assert not marker.exists()
+
+
+def _vision_mamba(init_cfg):
+    from mmvim.models import VisionMamba
+    return VisionMamba(embed_dim=32, depth=2, img_size=32, out_indices=(1, ), init_cfg=init_cfg)
+
+
+def _vit_det(init_cfg):
+    from mmvim.models import ViTDet
+    return ViTDet(embed_dim=32, depth=2, num_heads=2, img_size=32, global_attn_indexes=(1, ),
+                  init_cfg=init_cfg)
+
+
+def _mmseg_vit(init_cfg):  # the DeiT baselines' backbone: mmengine's CheckpointLoader
+    from mmseg.models.backbones import VisionTransformer
+    return VisionTransformer(img_size=32, embed_dims=32, num_layers=2, num_heads=2,
+                             init_cfg=init_cfg)
+
+
+@pytest.mark.parametrize('build', [_vision_mamba, _vit_det, _mmseg_vit])
+def test_pretrained_init_refuses_code(tmp_path, build):
+    path, marker = hostile_checkpoint(tmp_path)
+    model = build(dict(type='Pretrained', checkpoint=str(path)))
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        model.init_weights()
+    assert not marker.exists()
+
+
+def test_http_checkpoints_load_safely(tmp_path, monkeypatch):
+    """mmengine unpickles downloads fully (torch.hub's weights_only=False); mmvim's loader
+    downloads into torch's hub cache and loads with weights_only=True."""
+    served = tmp_path / 'served'
+    served.mkdir()
+    evil, marker = hostile_checkpoint(served)
+    torch.save({'state_dict': {'w': torch.ones(2)}}, served / 'good.pth')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f'http://127.0.0.1:{server.server_address[1]}'
+    try:
+        good = CheckpointLoader.load_checkpoint(f'{url}/good.pth', map_location='cpu')
+        with pytest.raises(RuntimeError, match='refusing to load .*evil.pth'):
+            CheckpointLoader.load_checkpoint(f'{url}/{evil.name}', map_location='cpu')
+    finally:
+        server.shutdown()
+    assert torch.equal(good['state_dict']['w'], torch.ones(2))
+    assert not marker.exists()
+
+
+def test_model_zoo_names_are_refused_unless_trusted():
+    """torchvision:// and open-mmlab:// resolve to downloads mmengine unpickles fully."""
+    for name in ('torchvision://resnet50', 'open-mmlab://resnet50_v1c'):
+        with pytest.raises(RuntimeError, match='refusing to load .*local path'):
+            CheckpointLoader.load_checkpoint(name, map_location='cpu')
+
+
+def test_legacy_file_loads_only_when_trusted(tmp_path, monkeypatch):
+    path = tmp_path / 'legacy.pth'
+    torch.save({'model': {'w': torch.ones(2)}, 'cfg': types.SimpleNamespace(lr=0.1)}, path)
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    with pytest.raises(RuntimeError, match='refusing to load'):
+        load_checkpoint_file(path)
+    monkeypatch.setenv(TRUST_ENV, '1')
+    assert load_checkpoint_file(path)['cfg'].lr == 0.1
 
 
 def test_official_checkpoint_with_args_namespace_loads(tmp_path):

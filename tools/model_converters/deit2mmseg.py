@@ -12,10 +12,10 @@ import argparse
 import os
 import re
 
-import torch
+from mmengine.runner.checkpoint import save_checkpoint
 
 from mmvim.models.backbones.pretrained import extract_state_dict
-from mmvim.utils import load_checkpoint_file
+from mmvim.utils import add_trust_checkpoint_option, load_checkpoint_file
 
 # (timm pattern, mmseg replacement), applied to the key in order
 KEY_RULES = [
@@ -58,11 +58,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='DeiT checkpoint (timm or facebookresearch format)')
     parser.add_argument('dst', help='output checkpoint with mmseg VisionTransformer keys')
+    add_trust_checkpoint_option(parser)
     args = parser.parse_args()
     state_dict = extract_state_dict(load_checkpoint_file(args.src), args.src)
     converted, dropped = convert_deit(state_dict, args.src)
-    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=converted, meta=dict(source=os.path.basename(args.src))), args.dst)
+    meta = dict(source=os.path.basename(args.src))
+    save_checkpoint(dict(state_dict=converted, meta=meta), args.dst)  # atomic (mmvim's backend)
     print(f'wrote {args.dst}: {len(converted)} tensors; dropped {dropped}')
 
 

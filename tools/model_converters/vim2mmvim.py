@@ -11,11 +11,11 @@ there directly too; converting saves space and drops the pickled training argume
 import argparse
 import os
 
-import torch
+from mmengine.runner.checkpoint import save_checkpoint
 
 from mmvim.models.backbones.pretrained import extract_state_dict
 from mmvim.models.backbones.vim_checkpoint import CLASSIFIER_PREFIXES
-from mmvim.utils import load_checkpoint_file
+from mmvim.utils import add_trust_checkpoint_option, load_checkpoint_file
 
 
 def convert(checkpoint, source):
@@ -33,13 +33,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='official Vim checkpoint (.pth)')
     parser.add_argument('dst', help='output mmvim checkpoint (.pth)')
+    add_trust_checkpoint_option(parser)
     args = parser.parse_args()
     state_dict, dropped = convert(load_checkpoint_file(args.src), args.src)
     depth = 1 + max(int(k.split('.')[1]) for k in state_dict if k.startswith('layers.'))
     meta = dict(source=os.path.basename(args.src), embed_dim=state_dict['pos_embed'].shape[-1],
                 depth=depth, cls_token='cls_token' in state_dict)
-    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=meta), args.dst)
+    save_checkpoint(dict(state_dict=state_dict, meta=meta), args.dst)  # atomic (mmvim's backend)
     print(f'wrote {args.dst}: {len(state_dict)} tensors (embed_dim {meta["embed_dim"]}, depth '
           f'{depth}); dropped {dropped}')
 

@@ -19,3 +19,6 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=6000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
+# Stop at a NaN / Inf loss, naming the iteration and the loss; seed torch per iteration so that a
+# resumed run is the uninterrupted one (mmvim/engine/hooks, docs/failure_modes.md).
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='IterationSeedHook')]

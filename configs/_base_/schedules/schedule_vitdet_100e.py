@@ -20,3 +20,6 @@ default_hooks = dict(
     checkpoint=dict(by_epoch=False, interval=5000, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=64)
+# Stop at a NaN / Inf loss, naming the iteration and the loss; seed torch per iteration so that a
+# resumed run is the uninterrupted one (mmvim/engine/hooks, docs/failure_modes.md).
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='IterationSeedHook')]

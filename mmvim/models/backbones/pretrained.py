@@ -1,5 +1,6 @@
 """What the backbones' checkpoint loaders share: finding the state dict in a checkpoint, telling
-the grid of a stored position embedding, and a strict load that lists every mismatch."""
+the grid of a stored position embedding, telling the width and depth a checkpoint was saved from,
+and a strict load that lists every mismatch."""
 import math
 
 import torch
@@ -41,7 +42,35 @@ def checkpoint_grid(num_entries, model_grid, source):
     return side, side
 
 
-def load_state_dict_strictly(model, state_dict, source, description):
+def variant_hint(state_dict, blocks, model_size, advice):
+    """What to change when a checkpoint was saved from a backbone of another width or depth.
+
+    Args:
+        state_dict (dict): the checkpoint's backbone state dict.
+        blocks (str): the prefix of its blocks ('layers' for Vim, 'blocks' for DeiT): the depth
+            is one more than the largest ``{blocks}.{i}.`` index.
+        model_size (tuple): the model's (embed_dim, depth).
+        advice (callable): ``advice(embed_dim, depth)``, the config change that builds a model of
+            the checkpoint's size.
+
+    Returns:
+        str | None: a line naming both sizes and the advice; None if the sizes match or the
+        checkpoint has no patch conv or no blocks to read them from.
+    """
+    weight = state_dict.get('patch_embed.proj.weight')
+    indices = [int(k.split('.')[1]) for k in state_dict
+               if k.startswith(blocks + '.') and k.split('.')[1].isdigit()]
+    if weight is None or not indices:
+        return None
+    size = (weight.shape[0], max(indices) + 1)
+    if size == tuple(model_size):
+        return None
+    return (f'the checkpoint holds a backbone of embed_dim={size[0]} and depth={size[1]}, the '
+            f'model has embed_dim={model_size[0]} and depth={model_size[1]}: {advice(*size)}, or '
+            "load a checkpoint of the model's variant")
+
+
+def load_state_dict_strictly(model, state_dict, source, description, hint=None):
     """``model.load_state_dict(state_dict)``, after checking that the keys and shapes match.
 
     Args:
@@ -49,10 +78,11 @@ def load_state_dict_strictly(model, state_dict, source, description):
         state_dict (dict): already fitted to the model (dropped keys removed, pos_embed resized).
         source (str): the checkpoint's name, for the error.
         description (str): the model, for the error, e.g. 'VisionMamba (embed_dim=192, ...)'.
+        hint (str, optional): a last line for the error, e.g. from :func:`variant_hint`.
 
     Raises:
         ValueError: one line each for the missing, unexpected and mis-shaped keys (the first 12
-            of each), so a checkpoint of another variant is recognised at a glance.
+            of each), so a checkpoint of another variant is recognised at a glance, and ``hint``.
     """
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state_dict))
@@ -69,5 +99,7 @@ def load_state_dict_strictly(model, state_dict, source, description):
                 if len(keys) > 12:
                     shown += f' ... ({len(keys)} in all)'
                 report.append(f'  {title} keys: {shown}')
+        if hint:
+            report.append(f'  hint: {hint}')
         raise ValueError('\n'.join(report))
     model.load_state_dict(state_dict)

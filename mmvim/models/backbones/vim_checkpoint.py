@@ -9,7 +9,8 @@ from mmengine.logging import print_log
 
 from mmvim.utils import load_checkpoint_file
 from ..layers import cls_token_index, resize_pos_embed
-from .pretrained import checkpoint_grid, extract_state_dict, load_state_dict_strictly
+from .pretrained import (checkpoint_grid, extract_state_dict, load_state_dict_strictly,
+                         variant_hint)
 
 # Keys of official checkpoints that a backbone never has: the ImageNet classifier, and the
 # rotary-embedding buffers of the RoPE variants.
@@ -50,9 +51,10 @@ def load_vim_state_dict(model, checkpoint, logger='current'):
     """Load an official Vim or mmvim checkpoint (path or dict) into ``model`` strictly.
 
     Raises:
-        ValueError: listing missing, unexpected and mis-shaped keys (e.g. a checkpoint of another
-            variant). The classifier head and, where the model does not build them, ``norm_f``
-            and ``cls_token`` are skipped and logged, not errors.
+        ValueError: listing missing, unexpected and mis-shaped keys and, for a checkpoint of
+            another width or depth, the ``arch`` that fits it. The classifier head and, where the
+            model does not build them, ``norm_f`` and ``cls_token`` are skipped and logged, not
+            errors.
     """
     source = checkpoint if isinstance(checkpoint, str) else 'checkpoint'
     if isinstance(checkpoint, str):
@@ -60,7 +62,9 @@ def load_vim_state_dict(model, checkpoint, logger='current'):
     state_dict, dropped = adapt_state_dict(model, extract_state_dict(checkpoint, source), source)
     load_state_dict_strictly(model, state_dict, source,
                              f'VisionMamba (embed_dim={model.embed_dim}, depth={model.depth}, '
-                             f'patch {model.patch_size}, stride {model.stride})')
+                             f'patch {model.patch_size}, stride {model.stride})',
+                             variant_hint(state_dict, 'layers', (model.embed_dim, model.depth),
+                                          model.config_for))
     print_log(f'VisionMamba: loaded {len(state_dict)} tensors from {source}'
               + (f'; skipped {dropped} (not part of this backbone)' if dropped else ''),
               logger=logger)

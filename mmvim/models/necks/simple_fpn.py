@@ -32,7 +32,8 @@ class SimpleFPN(BaseModule):
         act_cfg (dict, optional): activation of the lateral and output convs. Defaults to None.
         init_cfg (dict, optional): mmengine init config.
 
-    Input: the backbone's outputs, a sequence of one (B, C, H, W) map at stride 16.
+    Input: the backbone's outputs, a sequence of one (B, C, H, W) map at stride 16; a map of
+    other than ``backbone_channel`` channels is refused with an error naming the config keys.
     Output: a tuple of ``num_outs`` maps (B, out_channels, 4H / 2**i, 4W / 2**i).
     """
 
@@ -48,7 +49,7 @@ class SimpleFPN(BaseModule):
         if num_outs < 4:
             raise ValueError(f'SimpleFPN: num_outs={num_outs}; it builds at least the 4 levels '
                              'of strides 4 to 32')
-        self.num_outs = num_outs
+        self.backbone_channel, self.num_outs = c, num_outs
 
         stride4 = [nn.ConvTranspose2d(c, c // 2, 2, stride=2)]
         if norm_cfg is not None:
@@ -71,6 +72,12 @@ class SimpleFPN(BaseModule):
             raise ValueError(f'SimpleFPN: expected the backbone outputs as one stride-16 map, got '
                              f'{len(inputs)} maps')
         x = inputs[0]
+        if x.shape[1] != self.backbone_channel:
+            c = x.shape[1]
+            raise ValueError(f'SimpleFPN: the backbone map has {c} channels, but the neck was '
+                             f'built for backbone_channel={self.backbone_channel}; set the neck\'s '
+                             f'backbone_channel={c} and in_channels={[c // 4, c // 2, c, c]} (the '
+                             "backbone's embed_dim)")
         outs = [fpn_conv(lateral_conv(rescale(x))) for rescale, lateral_conv, fpn_conv in zip(
             self.rescales, self.lateral_convs, self.fpn_convs)]
         while len(outs) < self.num_outs:

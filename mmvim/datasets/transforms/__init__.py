@@ -1,0 +1,1 @@
+"""Data transforms (imported by ``mmvim.registration`` where mmcv / mmseg are installed)."""

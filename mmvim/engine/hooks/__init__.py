@@ -1,0 +1,4 @@
+from .iteration_seed import IterationSeedHook
+from .non_finite_loss import NonFiniteLossHook
+
+__all__ = ['IterationSeedHook', 'NonFiniteLossHook']

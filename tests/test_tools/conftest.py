@@ -1,0 +1,16 @@
+"""Fixtures of the tool tests."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'tools' / 'data'))
+from make_mini_ade20k import make_mini_ade20k  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def mini_data(tmp_path_factory):
+    """The embedded ADE20K-layout dataset (8 training, 3 validation images), once per module."""
+    root = tmp_path_factory.mktemp('mini_ade20k')
+    make_mini_ade20k(root, num_train=8, num_val=3)
+    return root
