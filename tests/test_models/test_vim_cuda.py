@@ -25,3 +25,18 @@ def test_vim_s_forward_backward_triton_matches_torch_path():
         assert rel_err(a, b) < 1e-4
     worst = max((rel_err(grads_fast[n], grads_ref[n]), n) for n in grads_ref)
     assert worst[0] < 1e-3, worst
+
+
+@pytest.mark.cuda
+def test_cuda_graph_inference_matches_eager():
+    model = VisionMamba('tiny', img_size=224, cls_token=None, cuda_graph=True).cuda().eval()
+    with torch.no_grad(), torch.autocast('cuda', torch.bfloat16):
+        for size in (224, 320, 224):                    # new shape, then a cached one again
+            images = torch.randn(2, 3, size, size, device='cuda')
+            replayed = model(images)
+            eager = model.forward_eager(images)
+            for a, b in zip(replayed, eager):
+                assert a.shape == b.shape and rel_err(a, b) < 1e-4
+        assert len(model._graph_runner.graphs) == 2
+    model.float()                                       # moved tensors: graphs dropped
+    assert model._graph_runner is None

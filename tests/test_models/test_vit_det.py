@@ -103,6 +103,42 @@ def test_rel_pos_attention_is_softmax_with_the_bias():
     torch.testing.assert_close(attn(x), expected)
 
 
+@pytest.mark.parametrize('use_rel_pos', [False, True])
+def test_naive_attention_equals_sdpa_with_gradients(use_rel_pos):
+    """The original DeiT's softmax(q k^T * scale) v and SDPA: windowed and global blocks."""
+    torch.manual_seed(0)
+    sdpa = small_vitdet(use_rel_pos=use_rel_pos).double()
+    randomise_rel_pos(sdpa)
+    naive = small_vitdet(use_rel_pos=use_rel_pos, attn_impl='naive').double()
+    naive.load_state_dict(sdpa.state_dict())
+    assert [b.attn.attn_impl for b in naive.blocks] == ['naive'] * 4
+    x = torch.randn(2, 3, 48, 80, dtype=torch.float64)
+    outs = [model.eval()(x)[0] for model in (sdpa, naive)]
+    torch.testing.assert_close(outs[1], outs[0])
+    for out in outs:
+        out.square().sum().backward()
+    for (name, p_sdpa), p_naive in zip(sdpa.named_parameters(), naive.parameters()):
+        torch.testing.assert_close(p_naive.grad, p_sdpa.grad, msg=name)
+
+
+def test_out_indices_tap_blocks_in_their_order():
+    torch.manual_seed(0)
+    model = small_vitdet(out_indices=(3, 0, -3)).eval()
+    last = small_vitdet().eval()
+    last.load_state_dict(model.state_dict())
+    assert model.out_indices == (3, 0, 1) and last.out_indices == (3, )
+    x = torch.randn(1, 3, 64, 48)
+    with torch.no_grad():
+        taps = model(x)
+        first_two = small_vitdet(depth=2, global_attn_indexes=(1, ), out_indices=(0, 1)).eval()
+        first_two.load_state_dict(model.state_dict(), strict=False)
+        early = first_two(x)
+    assert [tuple(t.shape) for t in taps] == [(1, 32, 4, 3)] * 3
+    torch.testing.assert_close(taps[0], last(x)[0])
+    torch.testing.assert_close(taps[1], early[0])
+    torch.testing.assert_close(taps[2], early[1])
+
+
 def test_gradients_reach_every_parameter_and_checkpointing_keeps_them():
     torch.manual_seed(0)
     model = small_vitdet(use_rel_pos=True).train()
@@ -119,10 +155,19 @@ def test_gradients_reach_every_parameter_and_checkpointing_keeps_them():
 
 
 def test_bad_input_and_arguments_are_refused():
-    with pytest.raises(ValueError, match='50x64 is not a multiple of patch 16'):
+    with pytest.raises(ValueError, match='ViTDet: input of size 50x64 does not fit patch 16'):
         small_vitdet()(torch.randn(1, 3, 50, 64))
+    with pytest.raises(ValueError, match=r'ViTDet: input of size 8x64 is smaller than one patch '
+                                         r'\(16x16\)'):
+        small_vitdet()(torch.randn(1, 3, 8, 64))
     with pytest.raises(ValueError, match=r'global_attn_indexes \(2, 4\) has \[4\]'):
         small_vitdet(global_attn_indexes=(2, 4))
+    with pytest.raises(ValueError, match=r'out_indices \(-5,\) has \[-5\]'):
+        small_vitdet(out_indices=-5)
+    with pytest.raises(ValueError, match='out_indices is empty'):
+        small_vitdet(out_indices=())
+    with pytest.raises(ValueError, match="attn_impl='flash'; choose one of"):
+        small_vitdet(attn_impl='flash')
 
 
 def load(checkpoint, **kwargs):
@@ -179,3 +224,6 @@ def test_other_width_is_refused_with_the_keys():
     assert 'checkpoint does not fit this ViTDet (embed_dim=192, depth=2, patch 16)' in text
     assert 'unexpected keys: blocks.2.attn.proj.bias' in text
     assert 'mis-shaped keys: blocks.0.attn.proj.bias: checkpoint (384,) vs model (192,)' in text
+    assert ('hint: the checkpoint holds a backbone of embed_dim=384 and depth=3, the model has '
+            'embed_dim=192 and depth=2: set model.backbone embed_dim=384, depth=3 and num_heads=6'
+            in text)

@@ -6,7 +6,9 @@ from mmengine.model import BaseModule
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from ..layers import CLS_TOKEN_MODES, ResidualAdd, RMSNorm, VimBlock, cls_token_index, resize_pos_embed
+from ..layers import (CLS_TOKEN_MODES, ResidualAdd, RMSNorm, VimBlock, cls_token_index,
+                      patch_grid, resize_pos_embed)
+from ..utils import CUDAGraphRunner
 from .vim_checkpoint import load_vim_state_dict
 
 ARCH_SETTINGS = {
@@ -68,12 +70,17 @@ class VisionMamba(BaseModule):
         with_cp (bool): activation checkpointing per block in training. Defaults to False.
         frozen_stages (int): -1 freezes nothing; 0 freezes the patch and position embeddings and
             the class token; k > 0 also the first k blocks. Defaults to -1.
+        cuda_graph (bool): in eval mode under no_grad on a GPU, capture the forward as a CUDA
+            graph per input shape and replay it (:class:`mmvim.models.utils.CUDAGraphRunner`):
+            one launch instead of ~500, which is what small batches are bound by. Each shape's
+            graph keeps its activation memory (8 shapes at most). Defaults to False.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads an official
             or mmvim checkpoint (see :func:`load_vim_state_dict`); without it the weights get the
             official initialisation.
 
-    Inputs whose sides do not fit the patch grid are refused with an error (pad them, e.g. with
-    the data preprocessor's ``size_divisor=16``); they are not padded silently.
+    Inputs smaller than one patch, or whose sides do not fit the patch grid, are refused with an
+    error naming the size (pad them, e.g. with the data preprocessor's ``size_divisor=16``); they
+    are not padded silently.
     """
 
     def __init__(self, arch='small', img_size=224, patch_size=16, stride=16, in_channels=3,
@@ -81,7 +88,7 @@ class VisionMamba(BaseModule):
                  ckpt_cls_token='middle', out_indices=(5, 11, 17, 23), out_type='mixer',
                  final_norm=False, drop_rate=0.0, drop_path_rate=0.1, norm_eps=1e-5,
                  residual_in_fp32=True, divide_out=True, scan_backend=None, with_cp=False,
-                 frozen_stages=-1, init_cfg=None):
+                 frozen_stages=-1, cuda_graph=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         settings = dict(ARCH_SETTINGS[self._arch_name(arch)]) if arch is not None else {}
         settings.update({k: v for k, v in dict(embed_dim=embed_dim, depth=depth).items()
@@ -99,6 +106,7 @@ class VisionMamba(BaseModule):
         self.patch_size, self.stride = patch_size, stride
         self.cls_token_mode, self.ckpt_cls_token = cls_token, ckpt_cls_token
         self.out_type, self.with_cp, self.frozen_stages = out_type, with_cp, frozen_stages
+        self.cuda_graph, self._graph_runner = cuda_graph, None
         self.grid_size = self.patch_grid(*self.img_size)
 
         self.patch_embed = nn.Module()
@@ -129,6 +137,16 @@ class VisionMamba(BaseModule):
             raise ValueError(f'VisionMamba: unknown arch {arch!r}; choose one of '
                              f'{sorted(ARCH_SETTINGS)} (or aliases {sorted(ARCH_ALIASES)})')
         return name
+
+    @staticmethod
+    def config_for(embed_dim, depth):
+        """The config change that builds a VisionMamba of ``embed_dim`` and ``depth``: its arch
+        where one fits, else the two numbers."""
+        arch = [name for name, s in ARCH_SETTINGS.items()
+                if s == dict(embed_dim=embed_dim, depth=depth)]
+        setting = (f"arch='{arch[0]}'" if arch else
+                   f'arch=None, embed_dim={embed_dim}, depth={depth}')
+        return f"set model.backbone {setting}, and the neck's and heads' channels to match"
 
     @staticmethod
     def _normalise_out_indices(out_indices, depth):
@@ -189,17 +207,8 @@ class VisionMamba(BaseModule):
 
     def patch_grid(self, height, width):
         """The (rows, cols) patch grid of an input of ``height`` x ``width``; raises if the input
-        does not tile exactly."""
-        grid = []
-        for side in (height, width):
-            if side < self.patch_size or (side - self.patch_size) % self.stride:
-                raise ValueError(
-                    f'VisionMamba: input of size {height}x{width} does not fit patch '
-                    f'{self.patch_size} with stride {self.stride}: each side must be '
-                    f'{self.patch_size} + a multiple of {self.stride}. Pad the input (e.g. '
-                    f'size_divisor={self.stride} in the data preprocessor).')
-            grid.append((side - self.patch_size) // self.stride + 1)
-        return tuple(grid)
+        is smaller than one patch or does not tile exactly."""
+        return patch_grid(height, width, self.patch_size, self.stride, 'VisionMamba')
 
     def pos_embed_for(self, grid):
         """The position embedding for a patch ``grid``, class entry where the token goes."""
@@ -216,8 +225,20 @@ class VisionMamba(BaseModule):
             return checkpoint(layer, hidden, residual, use_reentrant=False)
         return layer(hidden, residual)
 
+    def _apply(self, fn, *args, **kwargs):
+        self._graph_runner = None            # captured graphs point at the old tensors
+        return super()._apply(fn, *args, **kwargs)
+
     def forward(self, x):
         """(B, C, H, W) -> tuple of (B, D, H', W'), one per ``out_indices`` entry, in its order."""
+        if self.cuda_graph and x.is_cuda and not self.training and not torch.is_grad_enabled():
+            if self._graph_runner is None:
+                self._graph_runner = CUDAGraphRunner(self.forward_eager)
+            return self._graph_runner(x)
+        return self.forward_eager(x)
+
+    def forward_eager(self, x):
+        """The forward pass op by op (what :meth:`forward` runs unless it replays a graph)."""
         if x.dim() != 4:
             raise ValueError(f'VisionMamba: expected images (B, C, H, W), got {tuple(x.shape)}')
         grid = self.patch_grid(x.shape[2], x.shape[3])

@@ -7,8 +7,9 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from mmvim.utils import load_checkpoint_file
-from ..layers import ViTDetBlock, resize_pos_embed
-from .pretrained import checkpoint_grid, extract_state_dict, load_state_dict_strictly
+from ..layers import ViTDetBlock, patch_grid, resize_pos_embed
+from .pretrained import (checkpoint_grid, extract_state_dict, load_state_dict_strictly,
+                         variant_hint)
 
 # Parts of a DeiT classifier that the backbone does not build: the head, the final norm (ViTDet
 # feeds the last block's output to the neck as it is) and the class token.
@@ -16,12 +17,13 @@ DEIT_ONLY_PREFIXES = ('head.', 'norm.', 'cls_token')
 
 
 class ViTDet(BaseModule):
-    """Plain ViT with window and global attention, one stride-16 output map (ViTDet).
+    """Plain ViT with window and global attention, stride-16 output maps (ViTDet).
 
     Data flow: image (B, 3, H, W) -> patch conv -> token grid (B, H/16, W/16, D) + absolute
     position embedding (stored for the pretraining grid, resized bicubically to the input grid)
-    -> ``depth`` :class:`ViTDetBlock` s, windowed except ``global_attn_indexes`` ->
-    (B, D, H/16, W/16). Parameter names are timm's DeiT names, so DeiT checkpoints load through
+    -> ``depth`` :class:`ViTDetBlock` s, windowed except ``global_attn_indexes`` -> the
+    outputs of the blocks at ``out_indices`` as (B, D, H/16, W/16) maps (ViTDet: the last
+    block's). Parameter names are timm's DeiT names, so DeiT checkpoints load through
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` (see :func:`load_deit_state_dict`).
 
     Args:
@@ -40,6 +42,11 @@ class ViTDet(BaseModule):
         global_attn_indexes (Sequence[int]): blocks with global attention. Defaults to
             (2, 5, 8, 11).
         use_rel_pos (bool): decomposed relative position in every block. Defaults to False.
+        attn_impl (str): attention of every block, 'sdpa' (``scaled_dot_product_attention``)
+            or 'naive' (the original DeiT's ``softmax(q k^T * scale) v``; see
+            :class:`RelPosAttention`). Defaults to 'sdpa'.
+        out_indices (int | Sequence[int]): blocks whose outputs are returned, in this order
+            (negative counts from the end). Defaults to -1, the last block (ViTDet).
         drop_path_rate (float): stochastic depth; block i gets ``linspace(0, rate, depth)[i]``.
             Defaults to 0.1.
         norm_eps (float): LayerNorm epsilon. Defaults to 1e-6.
@@ -48,20 +55,22 @@ class ViTDet(BaseModule):
             (timm or facebookresearch) or ViTDet checkpoint; without it the weights get ViTDet's
             initialisation (trunc-normal 0.02 Linear weights and position embedding).
 
-    Inputs whose sides are not multiples of ``patch_size`` are refused with an error (pad them,
-    e.g. ``pad_size_divisor=32`` in the data preprocessor).
+    Inputs smaller than one patch, or whose sides are not multiples of ``patch_size``, are refused
+    with an error naming the size (pad them, e.g. ``pad_size_divisor=32`` in the data
+    preprocessor).
     """
 
     def __init__(self, embed_dim=192, depth=12, num_heads=3, img_size=1024, pretrain_img_size=224,
                  patch_size=16, in_channels=3, mlp_ratio=4.0, qkv_bias=True, window_size=14,
-                 global_attn_indexes=(2, 5, 8, 11), use_rel_pos=False, drop_path_rate=0.1,
-                 norm_eps=1e-6, with_cp=False, init_cfg=None):
+                 global_attn_indexes=(2, 5, 8, 11), use_rel_pos=False, attn_impl='sdpa',
+                 out_indices=-1, drop_path_rate=0.1, norm_eps=1e-6, with_cp=False,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        self.global_attn_indexes = tuple(global_attn_indexes)
-        outside = [i for i in self.global_attn_indexes if not 0 <= i < depth]
-        if outside:
-            raise ValueError(f'ViTDet: global_attn_indexes {self.global_attn_indexes} has '
-                             f'{outside}, beyond the {depth} blocks (valid: 0..{depth - 1})')
+        self.global_attn_indexes = _block_indexes('global_attn_indexes', global_attn_indexes,
+                                                  depth)
+        self.out_indices = _block_indexes('out_indices', out_indices, depth)
+        if not self.out_indices:
+            raise ValueError('ViTDet: out_indices is empty')
         self.embed_dim, self.depth = embed_dim, depth
         self.patch_size, self.with_cp = patch_size, with_cp
         img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
@@ -77,7 +86,7 @@ class ViTDet(BaseModule):
             ViTDetBlock(embed_dim, num_heads, mlp_ratio, qkv_bias, drop_path=rates[i],
                         norm_eps=norm_eps,
                         window_size=0 if i in self.global_attn_indexes else window_size,
-                        use_rel_pos=use_rel_pos, grid=grid)
+                        use_rel_pos=use_rel_pos, grid=grid, attn_impl=attn_impl)
             for i in range(depth))
         self._vitdet_init()
 
@@ -101,12 +110,8 @@ class ViTDet(BaseModule):
 
     def patch_grid(self, height, width):
         """The (rows, cols) patch grid of an input of ``height`` x ``width``; raises if the input
-        does not tile exactly."""
-        if height % self.patch_size or width % self.patch_size:
-            raise ValueError(f'ViTDet: input of size {height}x{width} is not a multiple of patch '
-                             f'{self.patch_size}. Pad the input (e.g. pad_size_divisor=32 in the '
-                             'data preprocessor).')
-        return height // self.patch_size, width // self.patch_size
+        is smaller than one patch or does not tile exactly."""
+        return patch_grid(height, width, self.patch_size, self.patch_size, 'ViTDet')
 
     def _run_block(self, block, x):
         if self.with_cp and self.training and torch.is_grad_enabled():
@@ -114,15 +119,35 @@ class ViTDet(BaseModule):
         return block(x)
 
     def forward(self, x):
-        """(B, C, H, W) -> a tuple of one (B, D, H / patch_size, W / patch_size) map."""
+        """(B, C, H, W) -> tuple of (B, D, H / patch_size, W / patch_size), one per
+        ``out_indices`` entry, in its order."""
         if x.dim() != 4:
             raise ValueError(f'ViTDet: expected images (B, C, H, W), got {tuple(x.shape)}')
         grid = self.patch_grid(x.shape[2], x.shape[3])
         x = self.patch_embed.proj(x).permute(0, 2, 3, 1)                         # (B, h, w, D)
         x = x + resize_pos_embed(self.pos_embed, self.pretrain_grid, grid).view(1, *grid, -1)
-        for block in self.blocks:
+        taps = {}
+        for i, block in enumerate(self.blocks[:max(self.out_indices) + 1]):
             x = self._run_block(block, x)
-        return (x.permute(0, 3, 1, 2).contiguous(), )
+            if i in self.out_indices:
+                taps[i] = x
+        return tuple(taps[i].permute(0, 3, 1, 2).contiguous() for i in self.out_indices)
+
+
+def _block_indexes(name, indexes, depth):
+    """``indexes`` (an int or a sequence; negative ones count from the end) as a tuple of block
+    numbers 0..depth-1; raises naming ``name`` for one beyond the blocks."""
+    indexes = (indexes, ) if isinstance(indexes, int) else tuple(indexes)
+    outside = [i for i in indexes if not -depth <= i < depth]
+    if outside:
+        raise ValueError(f'ViTDet: {name} {indexes} has {outside}, beyond the {depth} blocks '
+                         f'(valid: {-depth}..{depth - 1})')
+    return tuple(i % depth for i in indexes)
+
+
+def _deit_config(embed_dim, depth):
+    return (f'set model.backbone embed_dim={embed_dim}, depth={depth} and num_heads='
+            f'{embed_dim // 64} (DeiT\'s heads are 64 wide), and the neck\'s channels to match')
 
 
 def load_deit_state_dict(model, checkpoint, logger='current'):
@@ -136,7 +161,8 @@ def load_deit_state_dict(model, checkpoint, logger='current'):
 
     Raises:
         ValueError: for a distilled DeiT (``dist_token``), and listing missing, unexpected and
-            mis-shaped keys (e.g. a checkpoint of another width).
+            mis-shaped keys and, for a checkpoint of another width or depth, the settings that
+            fit it.
     """
     source = checkpoint if isinstance(checkpoint, str) else 'checkpoint'
     if isinstance(checkpoint, str):
@@ -163,7 +189,9 @@ def load_deit_state_dict(model, checkpoint, logger='current'):
 
     load_state_dict_strictly(model, state_dict, source,
                              f'ViTDet (embed_dim={model.embed_dim}, depth={model.depth}, '
-                             f'patch {model.patch_size})')
+                             f'patch {model.patch_size})',
+                             variant_hint(state_dict, 'blocks', (model.embed_dim, model.depth),
+                                          _deit_config))
     print_log(f'ViTDet: loaded {len(state_dict) - len(kept)} tensors from {source}'
               + (f'; skipped {dropped} (not part of this backbone)' if dropped else '')
               + (f'; {len(kept)} relative position tables not in it keep their initialisation'

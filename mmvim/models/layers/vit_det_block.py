@@ -75,9 +75,12 @@ def decomposed_rel_pos_bias(q, rel_pos_h, rel_pos_w, size):
     return (bias_h[..., :, None] + bias_w[..., None, :]).flatten(-2).flatten(2, 3)
 
 
+ATTN_IMPLS = ('sdpa', 'naive')
+
+
 class RelPosAttention(nn.Module):
-    """Multi-head self-attention over a token grid (``scaled_dot_product_attention``), with
-    optional decomposed relative position added through its ``attn_mask``.
+    """Multi-head self-attention over a token grid, with optional decomposed relative position
+    added to the logits.
 
     Shape: (B, h, w, D) -> (B, h, w, D).
 
@@ -88,14 +91,21 @@ class RelPosAttention(nn.Module):
         rel_pos_grid (tuple[int, int], optional): (h, w) grid the relative position tables are
             built for (other grids resize them); None: no relative position. The tables start
             at zero (ViTDet), so a model from a checkpoint without them starts as plain ViT.
+        attn_impl (str): 'sdpa', ``scaled_dot_product_attention`` (fused kernels where PyTorch
+            has them; the relative position goes in as its ``attn_mask``), or 'naive', the
+            original DeiT's ``softmax((q @ k^T) * scale) @ v``, which materialises the
+            (B, heads, h*w, h*w) logits and probabilities. Same result. Defaults to 'sdpa'.
     """
 
-    def __init__(self, dim, num_heads, qkv_bias=True, rel_pos_grid=None):
+    def __init__(self, dim, num_heads, qkv_bias=True, rel_pos_grid=None, attn_impl='sdpa'):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'RelPosAttention: dim {dim} is not a multiple of num_heads '
                              f'{num_heads}')
-        self.num_heads = num_heads
+        if attn_impl not in ATTN_IMPLS:
+            raise ValueError(f'RelPosAttention: attn_impl={attn_impl!r}; choose one of '
+                             f'{ATTN_IMPLS}')
+        self.num_heads, self.attn_impl = num_heads, attn_impl
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
         self.use_rel_pos = rel_pos_grid is not None
@@ -109,7 +119,13 @@ class RelPosAttention(nn.Module):
         q, k, v = self.qkv(x).reshape(b, h * w, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         bias = (decomposed_rel_pos_bias(q, self.rel_pos_h, self.rel_pos_w, (h, w))
                 if self.use_rel_pos else None)
-        x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)           # (B, n, h*w, C)
+        if self.attn_impl == 'sdpa':
+            x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)       # (B, n, h*w, C)
+        else:
+            logits = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5          # (B, n, h*w, h*w)
+            if bias is not None:
+                logits = logits + bias
+            x = logits.softmax(dim=-1) @ v
         return self.proj(x.transpose(1, 2).reshape(b, h, w, d))
 
 
@@ -131,16 +147,18 @@ class ViTDetBlock(nn.Module):
         use_rel_pos (bool): decomposed relative position. Defaults to False.
         grid (tuple[int, int]): the token grid of the design input size; the relative position
             tables of global blocks are built for it (windowed blocks: for the window).
+        attn_impl (str): 'sdpa' or 'naive' (see :class:`RelPosAttention`). Defaults to 'sdpa'.
     """
 
     def __init__(self, dim, num_heads, mlp_ratio=4.0, qkv_bias=True, drop_path=0.0,
-                 norm_eps=1e-6, window_size=0, use_rel_pos=False, grid=(64, 64)):
+                 norm_eps=1e-6, window_size=0, use_rel_pos=False, grid=(64, 64),
+                 attn_impl='sdpa'):
         super().__init__()
         self.window_size = window_size
         rel_pos_grid = (window_size, window_size) if window_size else tuple(grid)
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
         self.attn = RelPosAttention(dim, num_heads, qkv_bias,
-                                    rel_pos_grid if use_rel_pos else None)
+                                    rel_pos_grid if use_rel_pos else None, attn_impl)
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(OrderedDict(fc1=nn.Linear(dim, hidden), act=nn.GELU(),

@@ -1,0 +1,3 @@
+from .cuda_graph import CUDAGraphRunner
+
+__all__ = ['CUDAGraphRunner']
