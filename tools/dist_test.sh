@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Evaluate on several GPUs of one machine: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
-# NNODES, NODE_RANK, PORT and MASTER_ADDR configure a multi-machine run (torchrun's meanings).
+# NNODES, NODE_RANK, PORT and MASTER_ADDR configure a multi-machine run (torchrun's meanings);
+# PYTHON picks the interpreter (default: python on PATH). Without CUDA the processes run on CPUs.
 set -euo pipefail
 config=$1; checkpoint=$2; gpus=$3; shift 3
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PYTHONPATH="$root:${PYTHONPATH:-}" exec python -m torch.distributed.run \
+PYTHONPATH="$root:${PYTHONPATH:-}" exec "${PYTHON:-python}" -m torch.distributed.run \
   --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --master_addr="${MASTER_ADDR:-127.0.0.1}" \
   --nproc_per_node="$gpus" --master_port="${PORT:-29500}" \
   "$root/tools/test.py" "$config" "$checkpoint" --launcher pytorch "$@"

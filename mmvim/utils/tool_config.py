@@ -4,14 +4,18 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
+from .checkpoint import add_trust_checkpoint_option
+from .cpu_distributed import adapt_to_cpus, cpu_launch
+
 DATALOADERS = {'train': 'train_dataloader', 'val': 'val_dataloader', 'test': 'test_dataloader'}
 
 
 def parse_tool_args(parser):
-    """Add the options train.py and test.py share (``--cfg-options``, ``--launcher``,
-    ``--local-rank``), parse, and export LOCAL_RANK for the launcher."""
+    """Add the options train.py and test.py share (``--cfg-options``, ``--trust-checkpoint``,
+    ``--launcher``, ``--local-rank``), parse, and export LOCAL_RANK for the launcher."""
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
+    add_trust_checkpoint_option(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -22,7 +26,8 @@ def parse_tool_args(parser):
 
 def load_tool_config(path, cfg_options=None, work_dir=None, launcher='none'):
     """Config from ``path`` with ``--cfg-options`` merged, ``launcher`` set and ``work_dir``
-    defaulting to ``work_dirs/<config name>`` (mmseg's and mmdet's convention)."""
+    defaulting to ``work_dirs/<config name>`` (mmseg's and mmdet's convention); a launcher run
+    without CUDA is set up for CPUs (:func:`mmvim.utils.cpu_distributed.adapt_to_cpus`)."""
     if not osp.isfile(path):
         raise SystemExit(f'config file not found: {path}')
     cfg = Config.fromfile(path)
@@ -33,6 +38,8 @@ def load_tool_config(path, cfg_options=None, work_dir=None, launcher='none'):
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    if cpu_launch(launcher):
+        adapt_to_cpus(cfg)
     return cfg
 
 
@@ -58,18 +65,30 @@ def _dataset_paths(dataset_cfg):
     return paths
 
 
+def _path_problem(path):
+    """'does not exist', 'is an empty folder', 'is an empty file', or None for data."""
+    if not osp.exists(path):
+        return 'does not exist'
+    if osp.isdir(path):
+        with os.scandir(path) as entries:
+            return 'is an empty folder' if next(entries, None) is None else None
+    return 'is an empty file' if osp.getsize(path) == 0 else None
+
+
 def require_data(cfg, splits):
-    """Exit with a message naming the missing path if a dataset of ``splits`` is not on disk."""
+    """Exit with a message naming the path if a dataset folder or annotation file of ``splits``
+    is missing or empty (mmengine would fail with "need at least one array to concatenate")."""
     for split in splits:
         loader = cfg.get(DATALOADERS[split])
         if not loader:
             continue
         for dataset in _datasets(loader['dataset']):
             for path in _dataset_paths(dataset):
-                if not osp.exists(path):
+                problem = _path_problem(path)
+                if problem:
                     raise SystemExit(
                         f'{dataset.get("type", "the dataset")} ({split} split) not found: '
-                        f'{path} does not exist (from {DATALOADERS[split]} in the config; '
+                        f'{path} {problem} (from {DATALOADERS[split]} in the config; '
                         f'working directory {os.getcwd()}).\nSee docs/datasets.md for where the '
                         f'data goes and how to prepare it, or point the config at it with '
                         f'--cfg-options {DATALOADERS[split]}.dataset.data_root=/path/to/data')
