@@ -85,8 +85,15 @@ def test_predict_at_1024(name):
 def test_mini_and_deit_configs_differ_only_where_they_say():
     coco = Config.fromfile(str(CONFIGS / 'cascade-mask-rcnn_vim-ti_vitdet_coco.py'))
     mini = Config.fromfile(str(CONFIGS / 'cascade-mask-rcnn_vim-ti_vitdet_mini-coco.py'))
+    # the mini detector: the same heads, 128 channels wide (box fc 256), for three classes
+    narrow = dict(in_channels=128, conv_out_channels=128, fc_out_channels=256, num_classes=3)
     for mini_head, coco_head in zip(mini.model.roi_head.bbox_head, coco.model.roi_head.bbox_head):
-        assert dict(mini_head) == dict(coco_head, num_classes=3)
+        assert dict(mini_head) == dict(coco_head, **narrow)
+    assert dict(mini.model.roi_head.mask_head) == dict(
+        coco.model.roi_head.mask_head, in_channels=128, conv_out_channels=128, num_classes=3)
+    for stage, (mini_rcnn, coco_rcnn) in enumerate(zip(mini.model.train_cfg.rcnn,
+                                                       coco.model.train_cfg.rcnn)):
+        assert mini_rcnn == dict(coco_rcnn, sampler=dict(coco_rcnn.sampler, num=128)), stage
     deit = Config.fromfile(str(CONFIGS / 'cascade-mask-rcnn_deit-ti_vitdet_coco.py'))
     for key in ('neck', 'rpn_head', 'roi_head', 'train_cfg', 'test_cfg', 'data_preprocessor'):
         assert deit.model[key] == coco.model[key], key
@@ -94,3 +101,21 @@ def test_mini_and_deit_configs_differ_only_where_they_say():
     assert deit.optim_wrapper.optimizer == coco.optim_wrapper.optimizer
     assert deit.model.backbone.global_attn_indexes == (2, 5, 8, 11)
     assert coco.model.backbone.out_type == 'stream' and coco.model.backbone.cls_token is None
+
+
+@pytest.mark.parametrize('name', DET_CONFIGS)
+def test_data_goes_through_the_checked_dataset_and_loader(name):
+    cfg = Config.fromfile(str(CONFIGS / name))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[loader].dataset.type == 'CheckedCocoDataset', loader
+        assert cfg[loader].dataset.pipeline[0].type == 'CheckedLoadImageFromFile', loader
+
+
+def test_vim_s_backbone_in_the_vim_ti_detector_names_the_neck_keys():
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(str(CONFIGS / 'cascade-mask-rcnn_vim-ti_vitdet_coco.py'))
+    init_default_scope(cfg.default_scope)
+    cfg.model.backbone.update(arch='small', depth=2, out_indices=(1, ), img_size=(64, 64))
+    model = MODELS.build(cfg.model)
+    with pytest.raises(ValueError, match="set the neck's backbone_channel=384"):
+        model.extract_feat(torch.randn(1, 3, 64, 64))
