@@ -9,9 +9,12 @@ Multi-GPU: tools/dist_test.sh CONFIG CHECKPOINT GPUS [args].
 import argparse
 import os
 
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmvim  # noqa: F401  (registers mmvim's modules; safe checkpoint loading)
+from mmvim.models.backbones.pretrained import check_state_dict_fits
+from mmvim.utils import load_checkpoint_file
 from mmvim.utils.tool_config import load_tool_config, parse_tool_args, require_data
 
 
@@ -31,6 +34,7 @@ def main():
     if not os.path.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint file not found: {args.checkpoint}')
     require_data(cfg, ['test'])
+    cfg.load_from = args.checkpoint
     if args.show_dir:
         if 'visualization' not in cfg.default_hooks:
             raise SystemExit('--show-dir needs a visualization hook in default_hooks')
@@ -42,9 +46,14 @@ def main():
         else:
             cfg.test_evaluator.update(outfile_prefix=os.path.join(args.out, 'results'))
     runner = Runner.from_cfg(cfg)
-    # strict: a checkpoint of another model or variant is refused with the keys and shapes
-    # that differ (mmengine's load_from would only log them and evaluate random weights)
-    runner.load_checkpoint(args.checkpoint, strict=True)
+    # a checkpoint of another model or variant stops here, listing the keys and shapes that
+    # differ: mmengine's load_from (which loads after the hooks' before_run, as EMAHook needs)
+    # would only log them and evaluate random weights
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    checkpoint = load_checkpoint_file(args.checkpoint)
+    check_state_dict_fits(model, checkpoint.get('state_dict', checkpoint), args.checkpoint,
+                          f'model of {args.config}')
+    del checkpoint
     runner.test()
 
 

@@ -27,19 +27,28 @@ def _sync_bn_to_bn(node):
 
 def adapt_to_cpus(cfg):
     """For a launcher run without CUDA: start the gloo process group (so mmengine does not start
-    its own with ``torch.cuda.set_device``), wrap the model in DDP without device ids, and turn
-    SyncBN into BN (each process then keeps its own BN statistics; the weights stay in sync)."""
+    its own with ``torch.cuda.set_device``), wrap the model in DDP without device ids (keeping the
+    config's other wrapper options), and turn SyncBN into BN, dropping a ``sync_bn`` conversion
+    too (each process then keeps its own BN statistics; the weights stay in sync)."""
     if not dist.is_initialized():
         dist.init_process_group('gloo')
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
-                                 device_ids=None)
+    cfg.model_wrapper_cfg = {'type': 'MMDistributedDataParallel', 'broadcast_buffers': False,
+                             **(cfg.get('model_wrapper_cfg') or {}), 'device_ids': None}
     converted = _sync_bn_to_bn(cfg.model)
+    if cfg.pop('sync_bn', None):                 # the runner's BN -> SyncBN conversion
+        converted += 1
     print_log(f'no CUDA: training with {dist.get_world_size()} CPU processes over gloo'
               + (f'; {converted} SyncBN layers built as BN' if converted else ''),
               logger='current')
 
 
 def cpu_launch(launcher):
-    """Whether a run with ``launcher`` is distributed over CPUs."""
-    return launcher != 'none' and not torch.cuda.is_available()
+    """Whether a run with ``launcher`` is distributed over CPUs (torchrun's 'pytorch' launcher;
+    slurm and mpi launches without CUDA are refused: they are not set up for gloo here)."""
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher != 'pytorch':
+        raise SystemExit(f'--launcher {launcher} without CUDA: only torchrun (--launcher pytorch, '
+                         'tools/dist_train.sh) runs on CPUs')
+    return True

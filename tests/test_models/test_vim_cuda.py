@@ -38,5 +38,15 @@ def test_cuda_graph_inference_matches_eager():
             for a, b in zip(replayed, eager):
                 assert a.shape == b.shape and rel_err(a, b) < 1e-4
         assert len(model._graph_runner.graphs) == 2
+    images = torch.randn(1, 3, 224, 224, device='cuda')
+    with torch.inference_mode():                        # a separate graph, not the no_grad one
+        under_inference = model(images)
+    with torch.no_grad():
+        torch.testing.assert_close(model(images), under_inference)
+    assert len(model._graph_runner.graphs) == 4
+    model.load_state_dict(model.state_dict())           # loaded tensors: graphs dropped
+    assert model._graph_runner is None
+    with torch.no_grad():
+        model(images)
     model.float()                                       # moved tensors: graphs dropped
     assert model._graph_runner is None

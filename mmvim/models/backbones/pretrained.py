@@ -71,10 +71,16 @@ def variant_hint(state_dict, blocks, model_size, advice):
 
 
 def load_state_dict_strictly(model, state_dict, source, description, hint=None):
-    """``model.load_state_dict(state_dict)``, after checking that the keys and shapes match.
+    """``model.load_state_dict(state_dict)``, after :func:`check_state_dict_fits`."""
+    check_state_dict_fits(model, state_dict, source, description, hint)
+    model.load_state_dict(state_dict)
+
+
+def check_state_dict_fits(model, state_dict, source, description, hint=None):
+    """Check that ``state_dict`` has exactly ``model``'s keys and shapes.
 
     Args:
-        model (nn.Module): the backbone.
+        model (nn.Module): the backbone (or the whole model).
         state_dict (dict): already fitted to the model (dropped keys removed, pos_embed resized).
         source (str): the checkpoint's name, for the error.
         description (str): the model, for the error, e.g. 'VisionMamba (embed_dim=192, ...)'.
@@ -102,4 +108,3 @@ def load_state_dict_strictly(model, state_dict, source, description, hint=None):
         if hint:
             report.append(f'  hint: {hint}')
         raise ValueError('\n'.join(report))
-    model.load_state_dict(state_dict)

@@ -73,7 +73,9 @@ class VisionMamba(BaseModule):
         cuda_graph (bool): in eval mode under no_grad on a GPU, capture the forward as a CUDA
             graph per input shape and replay it (:class:`mmvim.models.utils.CUDAGraphRunner`):
             one launch instead of ~500, which is what small batches are bound by. Each shape's
-            graph keeps its activation memory (8 shapes at most). Defaults to False.
+            graph keeps its activation memory (8 shapes at most). Graphs are dropped when the
+            module is moved, cast or loaded; other changes after a capture (attributes such as
+            ``out_indices``) are not seen. Defaults to False.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads an official
             or mmvim checkpoint (see :func:`load_vim_state_dict`); without it the weights get the
             official initialisation.
@@ -225,9 +227,18 @@ class VisionMamba(BaseModule):
             return checkpoint(layer, hidden, residual, use_reentrant=False)
         return layer(hidden, residual)
 
+    # captured graphs point at the tensors they were captured with: moving, casting or
+    # replacing them drops the graphs (a copy or pickle of the module carries none)
     def _apply(self, fn, *args, **kwargs):
-        self._graph_runner = None            # captured graphs point at the old tensors
+        self._graph_runner = None
         return super()._apply(fn, *args, **kwargs)
+
+    def load_state_dict(self, *args, **kwargs):
+        self._graph_runner = None
+        return super().load_state_dict(*args, **kwargs)
+
+    def __getstate__(self):
+        return {**self.__dict__, '_graph_runner': None}
 
     def forward(self, x):
         """(B, C, H, W) -> tuple of (B, D, H', W'), one per ``out_indices`` entry, in its order."""

@@ -12,7 +12,8 @@ import torch
 class CUDAGraphRunner:
     """Replays CUDA graphs of ``fn`` captured per input signature.
 
-    The signature is the input's shape, dtype and device and the CUDA autocast state. The first
+    The signature is the input's shape, dtype and device, the CUDA autocast state and whether
+    inference mode is on. The first
     call with a new signature runs ``fn`` twice on a side stream (compiling Triton kernels and
     choosing cuBLAS algorithms), then captures it; later calls copy the input into the captured
     buffer, replay, and return copies of the outputs (so they survive the next replay).
@@ -38,16 +39,17 @@ class CUDAGraphRunner:
             raise RuntimeError('CUDAGraphRunner: inference only: a CUDA input under no_grad, got '
                                f'device {x.device}, grad enabled {torch.is_grad_enabled()}')
         key = (tuple(x.shape), x.dtype, x.device, torch.is_autocast_enabled('cuda'),
-               torch.get_autocast_dtype('cuda'))
-        if key not in self.graphs:
-            self.graphs[key] = self._capture(x)
-            while len(self.graphs) > self.max_graphs:
-                self.graphs.popitem(last=False)
-        self.graphs.move_to_end(key)
-        graph, static_input, static_outputs = self.graphs[key]
-        static_input.copy_(x)
-        graph.replay()
-        return tuple(out.clone() for out in static_outputs)
+               torch.get_autocast_dtype('cuda'), torch.is_inference_mode_enabled())
+        with torch.cuda.device(x.device):
+            if key not in self.graphs:
+                self.graphs[key] = self._capture(x)
+                while len(self.graphs) > self.max_graphs:
+                    self.graphs.popitem(last=False)
+            self.graphs.move_to_end(key)
+            graph, static_input, static_outputs = self.graphs[key]
+            static_input.copy_(x)
+            graph.replay()
+            return tuple(out.clone() for out in static_outputs)
 
     def _capture(self, x):
         static_input = x.clone()

@@ -82,11 +82,14 @@ def add_rms_norm(hidden, residual, weight, eps, residual_dtype=torch.float32, ou
     if weight.shape != hidden.shape[-1:]:
         raise ValueError(f'add_rms_norm: weight must be (D={hidden.shape[-1]},), got '
                          f'{tuple(weight.shape)}')
+    for name, t in (('residual', residual), ('weight', weight)):
+        if t is not None and t.device != hidden.device:
+            raise ValueError(f'add_rms_norm: {name} is on {t.device}, hidden on {hidden.device}')
     backend = resolve_backend(backend, hidden.device, 'add_rms_norm', BACKENDS)
     if backend == 'torch':
         return add_rms_norm_ref(hidden, residual, weight, eps, residual_dtype, out_dtype)
     if residual_dtype is None:
         residual_dtype = (hidden.dtype if residual is None
                           else torch.promote_types(hidden.dtype, residual.dtype))
-    return _TritonAddRMSNorm.apply(hidden, residual, weight, eps, residual_dtype,
+    return _TritonAddRMSNorm.apply(hidden, residual, weight.contiguous(), eps, residual_dtype,
                                    out_dtype or residual_dtype)

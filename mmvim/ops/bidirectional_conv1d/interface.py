@@ -37,6 +37,18 @@ def _check(x, weight_f, bias_f, weight_b, bias_b):
         if b is not None and tuple(b.shape) != (channels, ):
             raise ValueError(f'bidirectional conv1d: {name} must be (channels={channels},), got '
                              f'{tuple(b.shape)}')
+    for name, t in (('weight_f', weight_f), ('bias_f', bias_f), ('weight_b', weight_b),
+                    ('bias_b', bias_b)):
+        if t is not None and t.device != x.device:
+            raise ValueError(f'bidirectional conv1d: {name} is on {t.device}, x on {x.device}')
+
+
+def _kernel_params(weight_f, bias_f, weight_b, bias_b):
+    """Weights as contiguous (channels, K), biases contiguous, as the kernels index them."""
+    return (weight_f.reshape(weight_f.shape[0], -1).contiguous(),
+            bias_f.contiguous() if bias_f is not None else None,
+            weight_b.reshape(weight_b.shape[0], -1).contiguous(),
+            bias_b.contiguous() if bias_b is not None else None)
 
 
 def _launch_args(x):
@@ -53,7 +65,7 @@ class _TritonBidirectionalConv(torch.autograd.Function):
     def forward(ctx, x, weight_f, bias_f, weight_b, bias_b):
         from .triton_kernels import conv_forward_kernel
         has_bias = bias_f is not None
-        wf, wb = weight_f.reshape(weight_f.shape[0], -1), weight_b.reshape(weight_b.shape[0], -1)
+        wf, bias_f, wb, bias_b = _kernel_params(weight_f, bias_f, weight_b, bias_b)
         y_f, y_b = new_like(x, poison=POISON_OUTPUTS), new_like(x, poison=POISON_OUTPUTS)
         grid, sizes = _launch_args(x)
         conv_forward_kernel[grid](x, wf, bias_f if has_bias else wf, wb,
@@ -68,7 +80,7 @@ class _TritonBidirectionalConv(torch.autograd.Function):
         from .triton_kernels import conv_backward_kernel
         x, weight_f, bias_f, weight_b, bias_b = ctx.saved_tensors
         has_bias = bias_f is not None
-        wf, wb = weight_f.reshape(weight_f.shape[0], -1), weight_b.reshape(weight_b.shape[0], -1)
+        wf, bias_f, wb, bias_b = _kernel_params(weight_f, bias_f, weight_b, bias_b)
         f32 = dict(dtype=torch.float32, device=x.device)
         dwf, dwb = torch.zeros(wf.shape, **f32), torch.zeros(wb.shape, **f32)
         dbf, dbb = torch.zeros(x.shape[1], **f32), torch.zeros(x.shape[1], **f32)
