@@ -18,32 +18,28 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..'))
+sys.path.insert(0, osp.dirname(__file__))
+from benchmark import make_step  # noqa: E402  (the benchmark tool's step, so both time the same)
+
 from mmvim.models import VisionMamba  # noqa: E402
 
 
 def parse_case(text):
     """'1248x8' -> (1248, 8, 'infer'); '512x8:train' -> (512, 8, 'train')."""
     size_batch, _, mode = text.partition(':')
-    size, batch = (int(v) for v in size_batch.split('x'))
-    if mode not in ('', 'infer', 'train'):
-        raise SystemExit(f'--cases: {text!r}: the mode after ":" is infer or train')
-    return size, batch, mode or 'infer'
-
-
-def make_step(model, images, mode):
-    def step():
-        with torch.set_grad_enabled(mode == 'train'), torch.autocast('cuda', torch.bfloat16):
-            outs = model(images)
-        if mode == 'train':
-            sum(o.float().sum() for o in outs).backward()
-    return step
+    parts = size_batch.split('x')
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or mode not in ('', 'infer',
+                                                                                 'train'):
+        raise SystemExit(f'--cases: {text!r} is not SIZExBATCH[:infer|:train], e.g. 512x8:train')
+    return int(parts[0]), int(parts[1]), mode or 'infer'
 
 
 def profile_case(arch, size, batch, mode, out_dir):
     import triton
     model = VisionMamba(arch=arch, img_size=size, out_indices=(5, 11, 17, 23),
                        cls_token=None).cuda().train(mode == 'train')
-    step = make_step(model, torch.randn(batch, 3, size, size, device='cuda'), mode)
+    step = make_step(model, torch.randn(batch, 3, size, size, device='cuda'), mode, 'bf16',
+                     'eager')
     ms = triton.testing.do_bench(step, warmup=10, rep=100, return_mode='median')
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         step()
@@ -68,11 +64,12 @@ def main():
                         help='SIZExBATCH[:train]')
     parser.add_argument('--out-dir', default='work_dirs/profile')
     args = parser.parse_args()
+    cases = [parse_case(case) for case in args.cases]
     if not torch.cuda.is_available():
         raise SystemExit('profile_backbone.py profiles CUDA kernels: it needs a GPU')
     os.makedirs(args.out_dir, exist_ok=True)
-    for case in args.cases:
-        profile_case(args.arch, *parse_case(case), args.out_dir)
+    for case in cases:
+        profile_case(args.arch, *case, args.out_dir)
 
 
 if __name__ == '__main__':
