@@ -146,6 +146,19 @@ def test_strided_inputs_interpreter(small_tiles):
     _strided(2, 5, 13, 3, torch.float32, 'cpu')
 
 
+@pytest.mark.parametrize('dstate,packed', [(4, True), (3, False)])
+def test_strided_bf16_interpreter(small_tiles, monkeypatch, dstate, packed):
+    """bf16 B and C as views of one (batch, length, 2 * dstate) tensor: with dstate 4 the
+    forward kernel reads them as 32-bit words of two states; with 3, C starts at an odd offset
+    and both are read state by state."""
+    chosen = []
+    pack = triton_interface._pack
+    monkeypatch.setattr(triton_interface, '_pack', lambda slot: chosen.append(pack(slot)) or
+                        chosen[-1])
+    _strided(2, 5, 13, dstate, torch.bfloat16, 'cpu')
+    assert chosen == ([2, 2] if packed else [1, 1])
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize('batch,dim,length', [(2, 200, 1025), (1, 384, 6085)])

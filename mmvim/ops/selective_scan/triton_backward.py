@@ -32,7 +32,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
                         su_b, su_d, su_t, sdt_b, sdt_d, sdt_t, sB_b, sB_n, sB_t, sC_b, sC_n, sC_t,
                         sdu_b, sdu_d, sdu_t, sddt_b, sddt_d, sddt_t,
                         z_ptr, dout_ptr, dz_ptr, z_rows, sz_t, o_rows, so_t, dz_rows, sdz_t,
-                        b, c, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE,
+                        b, c, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
                         REV: tl.constexpr, OUTPUT: tl.constexpr, ACCUM: tl.constexpr,
                         FINAL: tl.constexpr, HAS_Z: tl.constexpr, HAS_D: tl.constexpr,
                         HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, NP: tl.constexpr,
@@ -42,7 +42,8 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
     n = tl.arange(0, NP)
     nmask = n < NSTATE
     pmask = nmask[:, None] & dmask[None, :]
-    A = tl.load(A_ptr + d[None, :] * NSTATE + n[:, None], mask=pmask, other=0.0)   # (NP, BD)
+    # (NP, BD); sA_n as in the forward kernel (a runtime 1: no N-fastest layout for A)
+    A = tl.load(A_ptr + d[None, :] * NSTATE + n[:, None] * sA_n, mask=pmask, other=0.0)
     A2 = A * LOG2E
     bias = tl.load(bias_ptr + d, mask=dmask & HAS_BIAS, other=0.0)
     Dv = tl.load(D_ptr + d, mask=dmask & HAS_D, other=0.0)
@@ -54,7 +55,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
     ddt_rows = b * sddt_b + d * sddt_d
     nrow = (b * NSTATE + n) * L                         # dB, dC: contiguous float32
     if OUTPUT:
-        g = fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, nmask, A2, c, NC, DIM, REV)
+        g = fold_chunks(end_ptr, sum_ptr, b, d, dmask, n[:, None], pmask, A2, c, NC, DIM, NP, REV)
     else:
         g = tl.zeros([NP, d.shape[0]], dtype=tl.float32)
     dA = tl.zeros([NP, d.shape[0]], dtype=tl.float32)
@@ -91,7 +92,8 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
             # a tile wholly past the end (chunk padding) reads the last saved state: harmless,
             # as its dt, u, dy are zero and its outputs masked
             j = tl.minimum(tile_index(c, k, TPC, REV), NT - 1)
-            h0 = tl.load(state_ptr + state_offsets(b, j, NT, n, d, DIM), mask=pmask, other=0.0)
+            h0 = tl.load(state_ptr + state_offsets(b, j, NT, n[:, None], d[None, :], DIM, NP),
+                         mask=pmask, other=0.0)
             a = tl.exp2(dt[:, None, :] * A2[None, :, :])
             x = Bt[:, :, None] * (dt * u)[:, None, :]
             a, hs = tl.associative_scan((a, x), 0, affine_combine)
@@ -128,17 +130,18 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
         else:
             dsum += tl.sum(dt_next, axis=0)
     if OUTPUT:
-        tl.atomic_add(dA_ptr + d[None, :] * NSTATE + n[:, None], dA, mask=pmask, sem='relaxed')
+        tl.atomic_add(dA_ptr + d[None, :] * NSTATE + n[:, None] * sA_n, dA, mask=pmask,
+                      sem='relaxed')
         if HAS_D:
             tl.atomic_add(dD_ptr + d, dD, mask=dmask, sem='relaxed')
         if HAS_BIAS:
             tl.atomic_add(dbias_ptr + d, dbias, mask=dmask, sem='relaxed')
     else:
-        tl.store(end_ptr + state_offsets(b, c, NC, n, d, DIM), g, mask=pmask)
+        tl.store(end_ptr + state_offsets(b, c, NC, n[:, None], d[None, :], DIM, NP), g, mask=pmask)
         tl.store(sum_ptr + (b * NC + c) * DIM + d, dsum, mask=dmask)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=['sA_n'])
 def scan_backward_kernel(dz_ptr, dout_ptr, z_ptr, sdz_b, sdz_d, sdz_t, so_b, so_d, so_t,
                          sz_b, sz_d, sz_t,
                          u_f, dt_f, A_f, B_f, C_f, D_f, bias_f, end_f, sum_f, state_f,
@@ -151,7 +154,7 @@ def scan_backward_kernel(dz_ptr, dout_ptr, z_ptr, sdz_b, sdz_d, sdz_t, so_b, so_
                          su_bb, su_db, su_tb, sdt_bb, sdt_db, sdt_tb,
                          sB_bb, sB_nb, sB_tb, sC_bb, sC_nb, sC_tb,
                          sdu_bb, sdu_db, sdu_tb, sddt_bb, sddt_db, sddt_tb,
-                         L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE,
+                         L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
                          OUTPUT: tl.constexpr, HAS_F: tl.constexpr, HAS_B: tl.constexpr,
                          HAS_Z: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
                          SOFTPLUS: tl.constexpr, BD: tl.constexpr, NP: tl.constexpr,
@@ -176,8 +179,8 @@ def scan_backward_kernel(dz_ptr, dout_ptr, z_ptr, sdz_b, sdz_d, sdz_t, so_b, so_
                             sdt_df, sdt_tf, sB_bf, sB_nf, sB_tf, sC_bf, sC_nf, sC_tf, sdu_bf,
                             sdu_df, sdu_tf, sddt_bf, sddt_df, sddt_tf, z_ptr, dout_ptr, dz_ptr,
                             z_rows, sz_t, o_rows, so_t, dz_rows, sdz_t, b, c, d, dmask, L, DIM,
-                            NSTATE, NC, CHUNK, TPC, NT, SCALE, False, OUTPUT, False, not HAS_B,
-                            HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS, NP, T)
+                            NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n, False, OUTPUT, False,
+                            not HAS_B, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS, NP, T)
     if HAS_F and HAS_B and OUTPUT and HAS_Z:
         tl.debug_barrier()  # the partial y_f stored in dz above is read back, maybe by others
     if HAS_B:
@@ -186,5 +189,5 @@ def scan_backward_kernel(dz_ptr, dout_ptr, z_ptr, sdz_b, sdz_d, sdz_t, so_b, so_
                             sdt_db, sdt_tb, sB_bb, sB_nb, sB_tb, sC_bb, sC_nb, sC_tb, sdu_bb,
                             sdu_db, sdu_tb, sddt_bb, sddt_db, sddt_tb, z_ptr, dout_ptr, dz_ptr,
                             z_rows, sz_t, o_rows, so_t, dz_rows, sdz_t, b, c, d, dmask, L, DIM,
-                            NSTATE, NC, CHUNK, TPC, NT, SCALE, True, OUTPUT, HAS_F, True,
+                            NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n, True, OUTPUT, HAS_F, True,
                             HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS, NP, T)

@@ -3,15 +3,16 @@
 Every kernel works on one (batch, block of ``BD`` channels, chunk of the length) per program and
 walks its chunk in tiles of ``T`` positions. A direction is only an index map: the forward
 direction visits positions ``t`` ascending, the reverse one descending, so both run the same code
-(``REV`` flag) on inputs in their original order. Inside a tile the recurrence
-``h_t = a_t h_{t-1} + b_t`` is an associative scan of (a, b) pairs along axis 0 of a
-(T, NP, BD) block, NP = dstate padded to a power of two; padded and out-of-range lanes are the
-identity (a=1, b=0).
+(``REV`` flag) on inputs in their original order. The backward kernel runs the recurrence
+``h_t = a_t h_{t-1} + b_t`` inside a tile as an associative scan of (a, b) pairs along axis 0 of
+a (T, NP, BD) block, NP = dstate padded to a power of two; padded and out-of-range lanes are the
+identity (a=1, b=0). The forward kernel steps through the tile one position at a time
+(triton_forward).
 
-Layout (v3): BD is the fastest axis, so Triton puts one channel on each lane and keeps the T
-positions and the NP states in that thread's registers. The scan over T and the sums over N
-(y, and in the backward d(delta), du) are then in-thread work with no shuffles; only the
-backward's sums over channels (dB, dC) cross lanes. BD must be a multiple of 32 * num_warps.
+Layout: BD is the fastest axis, so Triton puts one channel on each lane and keeps the positions
+and the NP states in that thread's registers. The scans and the sums over N (y, and in the
+backward d(delta), du) are then in-thread work with no shuffles; only the backward's sums over
+channels (dB, dC) cross lanes. BD must be a multiple of 32 * num_warps.
 
 Tensor layouts: u, delta, z, y and their gradients are (batch, dim, length) with any strides
 (the kernels take them as (batch, dim, length) stride triples; a (batch, length, dim) tensor
@@ -87,26 +88,28 @@ def load_delta(dt_ptr, rows, dmask, t, st, tmask, bias, HAS_BIAS: tl.constexpr,
 
 
 @triton.jit
-def state_offsets(b, j, NJ, n, d, DIM):
-    """(NP, BD) offsets of entry ``j`` of a (batch, NJ, NP, dim) float32 buffer."""
-    return ((b * NJ + j) * n.shape[0] + n[:, None]) * DIM + d[None, :]
+def state_offsets(b, j, NJ, n, d, DIM, NP: tl.constexpr):
+    """Offsets of entry ``j`` of a (batch, NJ, NP, dim) float32 buffer at state indices ``n`` and
+    channels ``d`` (broadcastable index tensors, e.g. (NP, 1) and (1, BD))."""
+    return ((b * NJ + j) * NP + n) * DIM + d
 
 
 @triton.jit
-def fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, nmask, A2, c, NC, DIM,
+def fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, mask, A2, c, NC, DIM, NP: tl.constexpr,
                 ASCENDING: tl.constexpr):
     """Carry a state across whole chunks: ``h <- exp(A sum_delta[c']) h + end[c']``.
 
     ``end`` (batch, NC, NP, dim) holds each chunk's local end state, ``sum`` (batch, NC, dim) the
-    sum of the delta values whose decays link it. Folds chunks 0..c-1 (ASCENDING) or
-    NC-1..c+1, the farthest first, and returns the (NP, BD) state entering chunk ``c``.
+    sum of the delta values whose decays link it. ``d`` (BD,) and ``dmask`` are the channels;
+    ``n``, ``mask`` and ``A2`` (A log2(e)) are index, mask and values in the state's shape, whose
+    last axis is the channel one. Folds chunks 0..c-1 (ASCENDING) or NC-1..c+1, the farthest
+    first, and returns the state entering chunk ``c``.
     """
-    h = tl.zeros([n.shape[0], d.shape[0]], dtype=tl.float32)
-    mask = nmask[:, None] & dmask[None, :]
+    h = tl.zeros(A2.shape, dtype=tl.float32)
     count = c if ASCENDING else NC - 1 - c
     for j in range(count):
         cj = j if ASCENDING else NC - 1 - j
         s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask, other=0.0)
-        end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM), mask=mask, other=0.0)
-        h = tl.exp2(A2 * s[None, :]) * h + end
+        end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), mask=mask, other=0.0)
+        h = tl.exp2(A2 * s) * h + end
     return h

@@ -12,76 +12,172 @@ With NC == 1 only stage 2 runs. For two directions a program first scans forward
 y_f + D u into y, then scans backward, adds that partial and writes the gated, scaled sum: each
 input is read once, in its original order. ``SAVE`` stores the state entering every tile of T
 positions, (batch, ceil(L / T), NP, dim) float32, for the backward kernel.
+
+The scan steps one position at a time, ``h = exp(delta A) h + delta B u`` on the thread's
+(NP, channels) state, with the next position's inputs loaded before the current one is used:
+stores sit between the steps and the compiler does not move loads across them, so without
+that every step waited for its loads (docs/kernel_notes.md, v4).
 """
 import triton
 import triton.language as tl
 
-from .triton_common import (LOG2E, affine_combine, fold_chunks, load_delta, load_tile,
-                            state_offsets, tile_index, tile_positions)
+from .triton_common import LOG2E, fold_chunks, softplus, state_offsets, tile_index
+
+
+@triton.jit
+def load_state_words(ptr, row, cols, ok, PACK: tl.constexpr):
+    """One position's B or C as loaded: PACK == 1, the NP values ``ptr[row + cols]`` (cols the
+    state offsets); PACK == 2 (16-bit inputs, N contiguous, ``row`` even, 4-byte aligned), NP // 2
+    32-bit words (cols their indices) holding states 2w and 2w + 1: half the loads."""
+    if PACK == 2:
+        words = tl.load(ptr.to(tl.pointer_type(tl.int32)) + row // 2 + cols, mask=ok, other=0)
+    else:
+        words = tl.load(ptr + row + cols, mask=ok, other=0.0)
+    return words
+
+
+@triton.jit
+def unpack_states(words, dtype: tl.constexpr, PACK: tl.constexpr):
+    """(NP // PACK, PACK) float32 from :func:`load_state_words`' result; state n at [n // PACK,
+    n % PACK]."""
+    if PACK == 2:
+        if dtype == tl.bfloat16:
+            lo = (words << 16).to(tl.float32, bitcast=True)
+            hi = (words & -65536).to(tl.float32, bitcast=True)
+        else:
+            lo = words.to(tl.int16).to(tl.float16, bitcast=True).to(tl.float32)
+            hi = (words >> 16).to(tl.int16).to(tl.float16, bitcast=True).to(tl.float32)
+        states = tl.join(lo, hi)
+    else:
+        states = words.to(tl.float32)[:, None]
+    return states
+
+
+@triton.jit
+def position(c, p, CHUNK, REV: tl.constexpr):
+    """Sequence position of the ``p``-th step of chunk ``c`` in the direction's order."""
+    if REV:
+        return (c + 1) * CHUNK - 1 - p
+    return c * CHUNK + p
+
+
+@triton.jit
+def load_step(t, L, dmask, u_ptr, u_rows, su_t, dt_ptr, dt_rows, sdt_t, Bm_ptr, B_row, sB_t,
+              B_cols, Cm_ptr, C_row, sC_t, C_cols, wvalid, y_ptr, y_rows, sy_t, z_ptr, z_rows, sz_t,
+              OUTPUT: tl.constexpr, ACCUM: tl.constexpr, LOAD_Z: tl.constexpr,
+              PACK: tl.constexpr):
+    """The raw inputs of one step at position ``t`` clamped into [0, L) (always valid): u,
+    delta, B and C words, the partial y of the other direction, z (unneeded ones repeat u)."""
+    tc = tl.minimum(tl.maximum(t, 0), L - 1)
+    u = tl.load(u_ptr + u_rows + tc * su_t, mask=dmask, other=0.0)
+    raw = tl.load(dt_ptr + dt_rows + tc * sdt_t, mask=dmask, other=0.0)
+    Bw = load_state_words(Bm_ptr, B_row + tc * sB_t, B_cols, wvalid, PACK)
+    Cw = Bw
+    yp = u
+    z = u
+    if OUTPUT:
+        Cw = load_state_words(Cm_ptr, C_row + tc * sC_t, C_cols, wvalid, PACK)
+        if ACCUM:
+            yp = tl.load(y_ptr + y_rows + tc * sy_t, mask=dmask, other=0.0)
+        if LOAD_Z:
+            z = tl.load(z_ptr + z_rows + tc * sz_t, mask=dmask, other=0.0)
+    return u, raw, Bw, Cw, yp, z
 
 
 @triton.jit
 def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, end_ptr, sum_ptr,
                        state_ptr, su_b, su_d, su_t, sdt_b, sdt_d, sdt_t, sB_b, sB_n, sB_t, sC_b,
                        sC_n, sC_t, z_ptr, sz_b, sz_d, sz_t, y_ptr, sy_b, sy_d, sy_t, b, c, d,
-                       dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, REV: tl.constexpr,
-                       OUTPUT: tl.constexpr, ACCUM: tl.constexpr, FINAL: tl.constexpr,
-                       HAS_Z: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
-                       SOFTPLUS: tl.constexpr, SAVE: tl.constexpr, NP: tl.constexpr,
-                       T: tl.constexpr):
-    """Scan one direction over chunk ``c`` for channels ``d`` (BD,) of batch ``b``."""
-    n = tl.arange(0, NP)
-    nmask = n < NSTATE
-    pmask = nmask[:, None] & dmask[None, :]
-    A2 = tl.load(A_ptr + d[None, :] * NSTATE + n[:, None], mask=pmask, other=0.0) * LOG2E
+                       dmask, L, DIM, NSTATE: tl.constexpr, NC, CHUNK, TPC, NT, SCALE, sA_n,
+                       REV: tl.constexpr, OUTPUT: tl.constexpr, ACCUM: tl.constexpr,
+                       FINAL: tl.constexpr, HAS_Z: tl.constexpr, HAS_D: tl.constexpr,
+                       HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, SAVE: tl.constexpr,
+                       NP: tl.constexpr, T: tl.constexpr, PACK: tl.constexpr):
+    """Scan one direction over chunk ``c`` for channels ``d`` (BD,) of batch ``b``.
+
+    The state is a (NP // PACK, PACK, BD) block, state n at [n // PACK, n % PACK], each thread
+    holding all states of its channels. Steps run one position at a time; each step's inputs
+    are loaded one step ahead, before the previous step's store (which the compiler cannot
+    move loads across), so that load latency overlaps the scan.
+    """
+    wi = tl.arange(0, NP // PACK)
+    n = (wi[:, None] * PACK + tl.arange(0, PACK)[None, :])[:, :, None]      # (NW, PACK, 1)
+    pmask = (n < NSTATE) & dmask[None, None, :]
+    # A's state index goes through a runtime stride (sA_n == 1, not specialised): known
+    # contiguity along N would make Triton load A, and then form every decay, in an N-fastest
+    # layout and convert it to the channel-per-lane one at each position
+    A2 = tl.load(A_ptr + d[None, None, :] * NSTATE + n * sA_n, mask=pmask, other=0.0) * LOG2E
     bias = tl.load(bias_ptr + d, mask=dmask & HAS_BIAS, other=0.0)
+    Dv = tl.load(D_ptr + d, mask=dmask & HAS_D, other=0.0)
     u_rows = b * su_b + d * su_d                        # (BD,) int64 offsets at t = 0
     dt_rows = b * sdt_b + d * sdt_d
-    B_rows = b * sB_b + n * sB_n                        # (NP,)
-    C_rows = b * sC_b + n * sC_n
-    if OUTPUT:
-        h = fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, nmask, A2, c, NC, DIM, not REV)
+    y_rows = b * sy_b + d * sy_d
+    z_rows = b * sz_b + d * sz_d
+    wvalid = wi * PACK < NSTATE
+    if PACK == 2:
+        B_cols = wi                                     # 32-bit words of a position's row
+        C_cols = wi
     else:
-        h = tl.zeros([NP, d.shape[0]], dtype=tl.float32)
+        B_cols = wi * sB_n
+        C_cols = wi * sC_n
+    if OUTPUT:
+        h = fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, pmask, A2, c, NC, DIM, NP, not REV)
+    else:
+        h = tl.zeros(A2.shape, dtype=tl.float32)
     dsum = tl.zeros([d.shape[0]], dtype=tl.float32)
-    last = (tl.arange(0, T) == T - 1)[:, None, None]
+    LOAD_Z: tl.constexpr = FINAL and HAS_Z
+    u_n, raw_n, Bw_n, Cw_n, yp_n, z_n = load_step(
+        position(c, 0, CHUNK, REV), L, dmask, u_ptr, u_rows, su_t, dt_ptr, dt_rows, sdt_t,
+        Bm_ptr, b * sB_b, sB_t, B_cols, Cm_ptr, b * sC_b, sC_t, C_cols, wvalid, y_ptr, y_rows,
+        sy_t, z_ptr, z_rows, sz_t, OUTPUT, ACCUM, LOAD_Z, PACK)
     for k in range(TPC):
-        t = tile_positions(c, k, CHUNK, T, REV)
-        tmask = t < L
         j = tile_index(c, k, TPC, REV)
         if SAVE and OUTPUT and j < NT:
-            tl.store(state_ptr + state_offsets(b, j, NT, n, d, DIM), h, mask=pmask)
-        u = load_tile(u_ptr, u_rows, dmask, t, su_t, tmask)
-        dt, _ = load_delta(dt_ptr, dt_rows, dmask, t, sdt_t, tmask, bias, HAS_BIAS, SOFTPLUS)
-        Bt = load_tile(Bm_ptr, B_rows, nmask, t, sB_t, tmask)           # (T, NP)
-        a = tl.exp2(dt[:, None, :] * A2[None, :, :])        # (T, NP, BD) decays
-        x = Bt[:, :, None] * (dt * u)[:, None, :]           # (T, NP, BD) inputs
-        a, x = tl.associative_scan((a, x), 0, affine_combine)
-        hs = x + a * h[None, :, :]                          # states, from the carried one
-        h = tl.sum(tl.where(last, hs, 0.0), axis=0)         # out-of-range lanes keep the state
-        if OUTPUT:
-            Ct = load_tile(Cm_ptr, C_rows, nmask, t, sC_t, tmask)
-            y = tl.sum(hs * Ct[:, :, None], axis=1)         # (T, BD), in-thread over N
-            if HAS_D:
-                y += tl.load(D_ptr + d, mask=dmask, other=0.0)[None, :] * u
-            offs = (b * sy_b + d * sy_d)[None, :] + t[:, None] * sy_t
-            mask = tmask[:, None] & dmask[None, :]
-            if ACCUM:
-                y += tl.load(y_ptr + offs, mask=mask, other=0.0).to(tl.float32)
-            if FINAL:
-                if HAS_Z:
-                    zt = load_tile(z_ptr, b * sz_b + d * sz_d, dmask, t, sz_t, tmask)
-                    y *= zt * tl.sigmoid(zt)
-                y *= SCALE
-            tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
-        else:
-            dsum += tl.sum(dt, axis=0)
+            tl.store(state_ptr + state_offsets(b, j, NT, n, d, DIM, NP), h, mask=pmask)
+        for i in tl.static_range(T):
+            t = position(c, k * T + i, CHUNK, REV)
+            u, raw, Bw, Cw, yp, zt = u_n, raw_n, Bw_n, Cw_n, yp_n, z_n
+            u_n, raw_n, Bw_n, Cw_n, yp_n, z_n = load_step(
+                position(c, k * T + i + 1, CHUNK, REV), L, dmask, u_ptr, u_rows, su_t, dt_ptr,
+                dt_rows, sdt_t, Bm_ptr, b * sB_b, sB_t, B_cols, Cm_ptr, b * sC_b, sC_t, C_cols,
+                wvalid, y_ptr, y_rows, sy_t, z_ptr, z_rows, sz_t, OUTPUT, ACCUM, LOAD_Z, PACK)
+            # past the end delta is 0 (the state is unchanged) and nothing is stored. (t < L
+            # as a vector: the interpreter mis-types a tensor mask & a scalar one.)
+            m = dmask & (d * 0 + t < L)
+            u = u.to(tl.float32)
+            raw = raw.to(tl.float32)
+            if HAS_BIAS:
+                raw += bias
+            dt = raw
+            if SOFTPLUS:
+                dt = softplus(raw)
+            dt = tl.where(m, dt, 0.0)
+            Bt = unpack_states(Bw, Bm_ptr.dtype.element_ty, PACK)
+            a = tl.exp2(dt[None, None, :] * A2)                 # (NW, PACK, BD) decays
+            h = a * h + Bt[:, :, None] * (dt * u)[None, None, :]
+            if OUTPUT:
+                Ct = unpack_states(Cw, Cm_ptr.dtype.element_ty, PACK)
+                y = tl.sum(tl.sum(h * Ct[:, :, None], axis=1), axis=0)   # (BD,), in-thread
+                if HAS_D:
+                    y += Dv * u
+                if ACCUM:
+                    y += yp.to(tl.float32)
+                if FINAL:
+                    if HAS_Z:
+                        zt = zt.to(tl.float32)
+                        y *= zt * tl.sigmoid(zt)
+                    y *= SCALE
+                tl.store(y_ptr + y_rows + t * sy_t, y.to(y_ptr.dtype.element_ty), mask=m)
+            else:
+                dsum += dt
     if not OUTPUT:
-        tl.store(end_ptr + state_offsets(b, c, NC, n, d, DIM), h, mask=pmask)
+        tl.store(end_ptr + state_offsets(b, c, NC, n, d, DIM, NP), h, mask=pmask)
         tl.store(sum_ptr + (b * NC + c) * DIM + d, dsum, mask=dmask)
 
 
-@triton.jit
+# Not specialised: sA_n (see _forward_direction) and the channel strides, so that Triton never
+# vectorises loads across channels: each thread's channels then stay where the state has them.
+@triton.jit(do_not_specialize=['sA_n', 'sy_d', 'sz_d', 'su_df', 'sdt_df', 'su_db', 'sdt_db'])
 def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                         u_f, dt_f, A_f, B_f, C_f, D_f, bias_f, end_f, sum_f, state_f,
                         su_bf, su_df, su_tf, sdt_bf, sdt_df, sdt_tf,
@@ -89,11 +185,12 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                         u_b, dt_b, A_b, B_b, C_b, D_b, bias_b, end_b, sum_b, state_b,
                         su_bb, su_db, su_tb, sdt_bb, sdt_db, sdt_tb,
                         sB_bb, sB_nb, sB_tb, sC_bb, sC_nb, sC_tb,
-                        L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE,
+                        L, DIM, NSTATE: tl.constexpr, NC, CHUNK, TPC, NT, SCALE, sA_n,
                         OUTPUT: tl.constexpr, HAS_F: tl.constexpr, HAS_B: tl.constexpr,
                         HAS_Z: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
                         SOFTPLUS: tl.constexpr, SAVE: tl.constexpr, BD: tl.constexpr,
-                        NP: tl.constexpr, T: tl.constexpr):
+                        NP: tl.constexpr, T: tl.constexpr, PACK_F: tl.constexpr,
+                        PACK_B: tl.constexpr):
     """Stage 1 (chunk end states) or stage 2 (outputs) for the directions present.
 
     ``*_f`` feed the forward recurrence, ``*_b`` the reverse one; y = (y_f + y_b) * silu(z) * SCALE.
@@ -109,15 +206,15 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
         _forward_direction(u_f, dt_f, A_f, B_f, C_f, D_f, bias_f, end_f, sum_f, state_f,
                            su_bf, su_df, su_tf, sdt_bf, sdt_df, sdt_tf, sB_bf, sB_nf, sB_tf,
                            sC_bf, sC_nf, sC_tf, z_ptr, sz_b, sz_d, sz_t, y_ptr, sy_b, sy_d, sy_t,
-                           b, c, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE,
+                           b, c, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
                            False, OUTPUT, False, not HAS_B, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS,
-                           SAVE, NP, T)
+                           SAVE, NP, T, PACK_F)
     if HAS_F and HAS_B and OUTPUT:
         tl.debug_barrier()  # the partial y_f written above is read back, maybe by other threads
     if HAS_B:
         _forward_direction(u_b, dt_b, A_b, B_b, C_b, D_b, bias_b, end_b, sum_b, state_b,
                            su_bb, su_db, su_tb, sdt_bb, sdt_db, sdt_tb, sB_bb, sB_nb, sB_tb,
                            sC_bb, sC_nb, sC_tb, z_ptr, sz_b, sz_d, sz_t, y_ptr, sy_b, sy_d, sy_t,
-                           b, c, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE,
+                           b, c, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
                            True, OUTPUT, HAS_F, True, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS, SAVE,
-                           NP, T)
+                           NP, T, PACK_B)

@@ -27,7 +27,8 @@ CONFIG_OVERRIDE = {}
 # T: tile length (shared: the backward reads the states the forward saved per tile);
 # BD_*: channels per program, one per lane (a multiple of 32 * WARPS_*); WARPS_*: warps per
 # program; WAVES: chunks are added until the grid holds WAVES programs per multiprocessor.
-DEFAULT_CONFIG = dict(T=4, BD_F=64, WARPS_F=2, BD_B=64, WARPS_B=2, WAVES=8)
+# One-warp forward programs were the fastest on an H100 (docs/kernel_notes.md, v4).
+DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=64, WARPS_B=2, WAVES=8)
 
 
 @functools.lru_cache(maxsize=None)
@@ -82,10 +83,21 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, *
                  HAS_D=ref[5] is not None, HAS_BIAS=ref[6] is not None, SOFTPLUS=softplus,
                  BD=bd, NP=np2, T=T, num_warps=warps, **extra)
     grid = (batch * triton.cdiv(dim, bd), nc)
-    sizes = (length, dim, A.shape[1], nc, chunk, tpc, triton.cdiv(length, T), scale)
+    sizes = (length, dim, A.shape[1], nc, chunk, tpc, triton.cdiv(length, T), scale, A.stride(1))
     if nc > 1:
         kernel[grid](*args, *sizes, OUTPUT=False, **flags)
     kernel[grid](*args, *sizes, OUTPUT=True, **flags)
+
+
+def _pack(slot):
+    """2 when the slot's B and C can be read as 32-bit words of two 16-bit states (N contiguous,
+    even offsets and strides, 4-byte aligned), else 1 (also for an absent slot)."""
+    if slot is None:
+        return 1
+    B, C = slot[3], slot[4]
+    return 2 if all(t.element_size() == 2 and t.stride(1) == 1 and t.shape[1] % 2 == 0
+                    and t.stride(0) % 2 == 0 and t.stride(2) % 2 == 0
+                    and t.data_ptr() % 4 == 0 for t in (B, C)) else 1
 
 
 def _state_buffer(slot, T):
@@ -113,7 +125,8 @@ class _TritonScan(torch.autograd.Function):
         _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'],
                 cfg['WARPS_F'],
                 lambda slot, i, nc: ([states[i] if states[i] is not None else u], []),
-                (y, zz, *y.stride(), *zz.stride()), SAVE=save)
+                (y, zz, *y.stride(), *zz.stride()), SAVE=save,
+                PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
         if save:
             ctx.save_for_backward(z, *tensors, *[s for s in states if s is not None])
             ctx.config = (rev, softplus, scale, cfg)
