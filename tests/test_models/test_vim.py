@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from mmvim.models import VisionMamba
+from mmvim.models.utils import GraphedTraining
 
 
 def tiny_vim(**kwargs):
@@ -136,3 +137,18 @@ def test_bad_arguments(kwargs, message):
 def test_inputs_that_do_not_tile_are_refused(size, stride, message):
     with pytest.raises(ValueError, match=f'VisionMamba: {message}'):
         tiny_vim(stride=stride)(torch.randn(1, 3, *size))
+
+
+def test_cuda_graph_train_refuses_with_cp_and_runs_eagerly_on_cpu():
+    with pytest.raises(ValueError, match='cuda_graph_train=True with with_cp=True'):
+        tiny_vim(with_cp=True, cuda_graph_train=True)
+    torch.manual_seed(0)
+    plain = tiny_vim().train()
+    graphed = tiny_vim(cuda_graph_train=True).train()
+    graphed.load_state_dict(plain.state_dict())
+    x = torch.randn(1, 3, 64, 64)
+    for a, b in zip(plain(x), graphed(x)):            # CPU input: the eager forward
+        torch.testing.assert_close(a, b)
+    assert graphed._train_graphs is None
+    with pytest.raises(RuntimeError, match='GraphedTraining: training only'):
+        GraphedTraining(plain)(x)

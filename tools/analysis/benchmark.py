@@ -33,9 +33,10 @@ One point per model x resolution x part x mode x dtype x batch:
 Timing: ``--warmup`` steps, then up to ``--iters`` timed steps (at least 3, stopped after
 ``--max-seconds``); each step is timed between CUDA events, with no synchronisation between
 steps (``time.perf_counter`` on CPUs), and the median is reported as ms per batch and images/s.
-``--execution eager`` runs the modules op by op; ``cuda_graph`` (GPU, 'infer' points) replays the
-whole forward as one CUDA graph per point (mmvim.models.utils.CUDAGraphRunner, what VisionMamba's
-``cuda_graph=True`` uses), for every model alike; 'train' points always run eagerly.
+``--execution eager`` runs the modules op by op; ``cuda_graph`` (GPU) replays the whole forward
+as one CUDA graph per point (mmvim.models.utils.CUDAGraphRunner, what VisionMamba's
+``cuda_graph=True`` uses) and, for 'train' points, the forward and the backward as two graphs
+(mmvim.models.utils.GraphedTraining), for every model alike.
 Peak memory: ``max_memory_allocated`` during the point minus what was allocated before its input
 was made (the weights; earlier points' gradients are freed): input, activations, outputs and
 (train) gradients. Not measured on CPUs. A point that runs out of GPU memory is recorded as OOM
@@ -75,7 +76,7 @@ from torch import nn
 sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..'))
 from mmvim.models import ViTDet, VisionMamba  # noqa: E402
 from mmvim.models.layers import ATTN_IMPLS  # noqa: E402
-from mmvim.models.utils import CUDAGraphRunner  # noqa: E402
+from mmvim.models.utils import CUDAGraphRunner, GraphedTraining  # noqa: E402
 
 PRESETS = {
     'vim-ti': (VisionMamba, dict(arch='tiny', embed_dim=192)),
@@ -202,13 +203,15 @@ def make_variants(models, style, attns, with_fpn):
 
 def make_step(model, images, mode, dtype, execution):
     """One iteration: forward (``mode`` 'infer') or forward + backward of the summed outputs
-    ('train'), under autocast for bf16 / fp16; 'infer' replays a CUDA graph with ``execution``
-    'cuda_graph'. images: (B, 3, H, W) float32."""
+    ('train'), under autocast for bf16 / fp16; with ``execution`` 'cuda_graph' the forward (and
+    the backward) replay CUDA graphs. images: (B, 3, H, W) float32."""
     model.train(mode == 'train')
     autocast = dict(device_type=images.device.type, dtype=DTYPES[dtype],
                     enabled=dtype != 'fp32')
-    forward = (CUDAGraphRunner(lambda x: tuple(model(x))) if execution == 'cuda_graph'
-               else model)
+    forward = model
+    if execution == 'cuda_graph':
+        forward = (CUDAGraphRunner(lambda x: tuple(model(x))) if mode == 'infer'
+                   else GraphedTraining(model))
 
     def infer():
         with torch.no_grad(), torch.autocast(**autocast):
@@ -217,7 +220,7 @@ def make_step(model, images, mode, dtype, execution):
     def train():
         model.zero_grad(set_to_none=True)
         with torch.autocast(**autocast):
-            outs = model(images)
+            outs = forward(images)
         sum(out.float().sum() for out in outs).backward()
 
     return infer if mode == 'infer' else train
@@ -300,12 +303,11 @@ def sweep(variants, resolutions, parts, modes, dtypes, batches, device, timing, 
                 model = backbone if part == 'backbone' else nn.Sequential(backbone, *fpn)
                 neck = '+'.join(type(m).__name__ for m in fpn) if part != 'backbone' else None
                 for mode, dtype, batch in itertools.product(modes, dtypes, batches):
-                    runs = execution if mode == 'infer' else 'eager'
                     point = dict(variant.info, label=variant.label, part=part, neck=neck,
-                                 mode=mode, execution=runs, dtype=dtype, batch=batch,
+                                 mode=mode, execution=execution, dtype=dtype, batch=batch,
                                  resolution=resolution, input_size=side)
                     point.update(run_point(model, side, mode, dtype, batch, device, timing,
-                                           runs))
+                                           execution))
                     points.append(point)
                     if on_point:
                         on_point(point)

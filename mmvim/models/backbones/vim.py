@@ -8,7 +8,7 @@ from torch.utils.checkpoint import checkpoint
 
 from ..layers import (CLS_TOKEN_MODES, ResidualAdd, RMSNorm, VimBlock, cls_token_index,
                       patch_grid, resize_pos_embed)
-from ..utils import CUDAGraphRunner
+from ..utils import CUDAGraphRunner, GraphedTraining
 from .vim_checkpoint import load_vim_state_dict
 
 ARCH_SETTINGS = {
@@ -76,6 +76,12 @@ class VisionMamba(BaseModule):
             graph keeps its activation memory (8 shapes at most). Graphs are dropped when the
             module is moved, cast or loaded; other changes after a capture (attributes such as
             ``out_indices``) are not seen. Defaults to False.
+        cuda_graph_train (bool): in training mode with gradients on a GPU, replay the forward
+            and the backward as CUDA graphs per input shape
+            (:class:`mmvim.models.utils.GraphedTraining`): for fixed-size training crops. Each
+            forward must be followed by its backward before the next forward; drop path draws
+            new masks at every replay. Not with ``with_cp``. Graphs are dropped as above.
+            Defaults to False.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads an official
             or mmvim checkpoint (see :func:`load_vim_state_dict`); without it the weights get the
             official initialisation.
@@ -90,7 +96,7 @@ class VisionMamba(BaseModule):
                  ckpt_cls_token='middle', out_indices=(5, 11, 17, 23), out_type='mixer',
                  final_norm=False, drop_rate=0.0, drop_path_rate=0.1, norm_eps=1e-5,
                  residual_in_fp32=True, divide_out=True, scan_backend=None, with_cp=False,
-                 frozen_stages=-1, cuda_graph=False, init_cfg=None):
+                 frozen_stages=-1, cuda_graph=False, cuda_graph_train=False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         settings = dict(ARCH_SETTINGS[self._arch_name(arch)]) if arch is not None else {}
         settings.update({k: v for k, v in dict(embed_dim=embed_dim, depth=depth).items()
@@ -108,7 +114,12 @@ class VisionMamba(BaseModule):
         self.patch_size, self.stride = patch_size, stride
         self.cls_token_mode, self.ckpt_cls_token = cls_token, ckpt_cls_token
         self.out_type, self.with_cp, self.frozen_stages = out_type, with_cp, frozen_stages
+        if cuda_graph_train and with_cp:
+            raise ValueError('VisionMamba: cuda_graph_train=True with with_cp=True: activation '
+                             'checkpointing recomputes blocks outside the captured graphs; '
+                             'choose one')
         self.cuda_graph, self._graph_runner = cuda_graph, None
+        self.cuda_graph_train, self._train_graphs = cuda_graph_train, None
         self.grid_size = self.patch_grid(*self.img_size)
 
         self.patch_embed = nn.Module()
@@ -230,15 +241,15 @@ class VisionMamba(BaseModule):
     # captured graphs point at the tensors they were captured with: moving, casting or
     # replacing them drops the graphs (a copy or pickle of the module carries none)
     def _apply(self, fn, *args, **kwargs):
-        self._graph_runner = None
+        self._graph_runner = self._train_graphs = None
         return super()._apply(fn, *args, **kwargs)
 
     def load_state_dict(self, *args, **kwargs):
-        self._graph_runner = None
+        self._graph_runner = self._train_graphs = None
         return super().load_state_dict(*args, **kwargs)
 
     def __getstate__(self):
-        return {**self.__dict__, '_graph_runner': None}
+        return {**self.__dict__, '_graph_runner': None, '_train_graphs': None}
 
     def forward(self, x):
         """(B, C, H, W) -> tuple of (B, D, H', W'), one per ``out_indices`` entry, in its order."""
@@ -246,6 +257,10 @@ class VisionMamba(BaseModule):
             if self._graph_runner is None:
                 self._graph_runner = CUDAGraphRunner(self.forward_eager)
             return self._graph_runner(x)
+        if self.cuda_graph_train and x.is_cuda and self.training and torch.is_grad_enabled():
+            if self._train_graphs is None:
+                self._train_graphs = GraphedTraining(self, self.forward_eager)
+            return self._train_graphs(x)
         return self.forward_eager(x)
 
     def forward_eager(self, x):

@@ -1,12 +1,21 @@
-"""Inference by CUDA-graph replay: one launch per forward instead of hundreds.
+"""CUDA-graph replay: one launch per forward (and backward) instead of hundreds.
 
 At small batches a Vim backbone is bound by the CPU: every block launches a dozen kernels, each
 costing more CPU time than GPU time. :class:`CUDAGraphRunner` captures a function's whole forward
-once per input signature and replays it.
+once per input signature and replays it (inference); :class:`GraphedTraining` does the same for
+the forward and the backward of a module in training.
 """
 from collections import OrderedDict
 
 import torch
+from torch import nn
+
+
+def graph_signature(x):
+    """What a captured graph depends on besides the weights: the input's shape, dtype and
+    device, the CUDA autocast state and whether inference mode is on."""
+    return (tuple(x.shape), x.dtype, x.device, torch.is_autocast_enabled('cuda'),
+            torch.get_autocast_dtype('cuda'), torch.is_inference_mode_enabled())
 
 
 class CUDAGraphRunner:
@@ -38,8 +47,7 @@ class CUDAGraphRunner:
         if not x.is_cuda or torch.is_grad_enabled():
             raise RuntimeError('CUDAGraphRunner: inference only: a CUDA input under no_grad, got '
                                f'device {x.device}, grad enabled {torch.is_grad_enabled()}')
-        key = (tuple(x.shape), x.dtype, x.device, torch.is_autocast_enabled('cuda'),
-               torch.get_autocast_dtype('cuda'), torch.is_inference_mode_enabled())
+        key = graph_signature(x)
         with torch.cuda.device(x.device):
             if key not in self.graphs:
                 self.graphs[key] = self._capture(x)
@@ -66,3 +74,63 @@ class CUDAGraphRunner:
                 enabled=torch.is_autocast_enabled('cuda'), cache_enabled=False):
             static_outputs = tuple(self.fn(static_input))
         return graph, static_input, static_outputs
+
+
+class _Call(nn.Module):
+    """``fn`` as a module whose parameters are ``module``'s (what make_graphed_callables needs
+    to return the parameters' gradients)."""
+
+    def __init__(self, module, fn):
+        super().__init__()
+        self.module, self.fn = module, fn
+
+    def forward(self, x):
+        return tuple(self.fn(x))
+
+
+class GraphedTraining:
+    """Training forward + backward of ``module`` by CUDA-graph replay, one pair of graphs per
+    input signature (:func:`graph_signature`), made by ``torch.cuda.make_graphed_callables``.
+
+    A call returns ``fn(x)``'s outputs as tensors whose backward replays the captured backward
+    graph and hands the parameters their gradients as autograd does (accumulated into ``.grad``).
+    The first call with a new signature runs three warm-up iterations (no gradients kept) and
+    captures. Captured under autocast with its weight-cast cache off (make_graphed_callables
+    refuses the cache), in whatever autocast state the call is made.
+
+    Conditions, as for any CUDA graph: the parameters are updated in place (optimizers do) and
+    not replaced (call :meth:`clear` after moving or reloading the module); ``fn`` is free of CPU
+    synchronisation and data-dependent control flow; the module has no hooks; one backward per
+    forward, before the next call (the outputs are the graph's buffers, which the next replay
+    overwrites). Random ops (drop path) draw new numbers at each replay.
+
+    Args:
+        module (nn.Module): owns the parameters ``fn`` uses.
+        fn: callable (tensor) -> sequence of tensors; defaults to ``module`` itself.
+        max_graphs (int): signatures kept (least recently used dropped first).
+    """
+
+    def __init__(self, module, fn=None, max_graphs=4):
+        self.module, self.fn = module, fn if fn is not None else module
+        self.max_graphs = max_graphs
+        self.graphs = OrderedDict()
+
+    def clear(self):
+        self.graphs.clear()
+
+    def __call__(self, x):
+        if not x.is_cuda or not torch.is_grad_enabled() or torch.is_inference_mode_enabled():
+            raise RuntimeError('GraphedTraining: training only: a CUDA input with grad enabled, '
+                               f'got device {x.device}, grad enabled {torch.is_grad_enabled()}')
+        key = graph_signature(x)
+        autocast = dict(device_type='cuda', dtype=torch.get_autocast_dtype('cuda'),
+                        enabled=torch.is_autocast_enabled('cuda'), cache_enabled=False)
+        with torch.cuda.device(x.device), torch.autocast(**autocast):
+            if key not in self.graphs:
+                self.graphs[key] = torch.cuda.make_graphed_callables(
+                    _Call(self.module, self.fn), (x.detach().clone(),),
+                    allow_unused_input=True)
+                while len(self.graphs) > self.max_graphs:
+                    self.graphs.popitem(last=False)
+            self.graphs.move_to_end(key)
+            return self.graphs[key](x)
