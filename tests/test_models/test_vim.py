@@ -152,3 +152,10 @@ def test_cuda_graph_train_refuses_with_cp_and_runs_eagerly_on_cpu():
     assert graphed._train_graphs is None
     with pytest.raises(RuntimeError, match='GraphedTraining: training only'):
         GraphedTraining(plain)(x)
+
+
+def test_graphed_training_refuses_to_overwrite_held_gradients():
+    model = tiny_vim().train()
+    sum(o.square().mean() for o in model(torch.randn(1, 3, 64, 64))).backward()
+    with pytest.raises(RuntimeError, match=r"parameter '.*' \(and \d+ more\) still holds a grad"):
+        GraphedTraining(model)(torch.randn(1, 3, 64, 64))

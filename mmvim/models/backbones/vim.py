@@ -78,9 +78,11 @@ class VisionMamba(BaseModule):
             ``out_indices``) are not seen. Defaults to False.
         cuda_graph_train (bool): in training mode with gradients on a GPU, replay the forward
             and the backward as CUDA graphs per input shape
-            (:class:`mmvim.models.utils.GraphedTraining`): for fixed-size training crops. Each
-            forward must be followed by its backward before the next forward; drop path draws
-            new masks at every replay. Not with ``with_cp``. Graphs are dropped as above.
+            (:class:`mmvim.models.utils.GraphedTraining`): for fixed-size training crops.
+            Gradients must be cleared (set to None) before each forward and each forward be
+            followed by its backward (no gradient accumulation: refused with an error); drop
+            path draws new masks at every replay; each input shape (4 at most) keeps a training
+            step's working memory. Not with ``with_cp``. Graphs are dropped as above.
             Defaults to False.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=PATH)`` loads an official
             or mmvim checkpoint (see :func:`load_vim_state_dict`); without it the weights get the

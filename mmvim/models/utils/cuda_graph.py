@@ -5,6 +5,7 @@ costing more CPU time than GPU time. :class:`CUDAGraphRunner` captures a functio
 once per input signature and replays it (inference); :class:`GraphedTraining` does the same for
 the forward and the backward of a module in training.
 """
+import gc
 from collections import OrderedDict
 
 import torch
@@ -93,16 +94,23 @@ class GraphedTraining:
     input signature (:func:`graph_signature`), made by ``torch.cuda.make_graphed_callables``.
 
     A call returns ``fn(x)``'s outputs as tensors whose backward replays the captured backward
-    graph and hands the parameters their gradients as autograd does (accumulated into ``.grad``).
-    The first call with a new signature runs three warm-up iterations (no gradients kept) and
+    graph. The first call with a new signature (also keyed on ``x.requires_grad`` and on the
+    parameters' ``requires_grad`` flags) runs three warm-up iterations (no gradients kept) and
     captures. Captured under autocast with its weight-cast cache off (make_graphed_callables
     refuses the cache), in whatever autocast state the call is made.
 
+    Gradients: the backward graph hands each parameter its static gradient buffer, which autograd
+    stores as ``.grad`` when that is None, and the next replay overwrites. So a call refuses to run
+    while any parameter still holds a gradient: clear them with ``zero_grad(set_to_none=True)``
+    before each forward, with one backward per forward (no gradient accumulation over several
+    backwards, no ``set_to_none=False``). Several GPUs (DDP) are untried.
+
     Conditions, as for any CUDA graph: the parameters are updated in place (optimizers do) and
     not replaced (call :meth:`clear` after moving or reloading the module); ``fn`` is free of CPU
-    synchronisation and data-dependent control flow; the module has no hooks; one backward per
-    forward, before the next call (the outputs are the graph's buffers, which the next replay
-    overwrites). Random ops (drop path) draw new numbers at each replay.
+    synchronisation and data-dependent control flow; no module in ``module`` has hooks (checked
+    at capture); the outputs are the graph's buffers, which the next replay overwrites. Random
+    ops (drop path) draw new numbers at each replay. Each kept signature holds a training step's
+    working memory.
 
     Args:
         module (nn.Module): owns the parameters ``fn`` uses.
@@ -117,20 +125,37 @@ class GraphedTraining:
 
     def clear(self):
         self.graphs.clear()
+        gc.collect()  # the graphed wrappers form reference cycles that hold their memory pools
 
     def __call__(self, x):
+        held = [name for name, p in self.module.named_parameters() if p.grad is not None]
+        if held:
+            raise RuntimeError(
+                f'GraphedTraining: parameter {held[0]!r} (and {len(held) - 1} more) still holds a '
+                'gradient; the graphed backward would overwrite it instead of accumulating: call '
+                'zero_grad(set_to_none=True) before each forward, one backward per forward')
         if not x.is_cuda or not torch.is_grad_enabled() or torch.is_inference_mode_enabled():
-            raise RuntimeError('GraphedTraining: training only: a CUDA input with grad enabled, '
-                               f'got device {x.device}, grad enabled {torch.is_grad_enabled()}')
-        key = graph_signature(x)
+            raise RuntimeError(
+                'GraphedTraining: training only: a CUDA input with grad enabled outside inference '
+                f'mode, got device {x.device}, grad enabled {torch.is_grad_enabled()}')
+        key = (graph_signature(x), x.requires_grad,
+               tuple(p.requires_grad for p in self.module.parameters()))
         autocast = dict(device_type='cuda', dtype=torch.get_autocast_dtype('cuda'),
                         enabled=torch.is_autocast_enabled('cuda'), cache_enabled=False)
         with torch.cuda.device(x.device), torch.autocast(**autocast):
             if key not in self.graphs:
+                hooked = [name for name, m in self.module.named_modules()
+                          if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
+                          or m._backward_pre_hooks]
+                if hooked:
+                    raise RuntimeError(f'GraphedTraining: module {hooked[0]!r} has hooks, which '
+                                       'a CUDA graph would run only while capturing')
+                sample = x.detach().clone().requires_grad_(x.requires_grad)
                 self.graphs[key] = torch.cuda.make_graphed_callables(
-                    _Call(self.module, self.fn), (x.detach().clone(),),
-                    allow_unused_input=True)
-                while len(self.graphs) > self.max_graphs:
-                    self.graphs.popitem(last=False)
+                    _Call(self.module, self.fn), (sample,), allow_unused_input=True)
+                if len(self.graphs) > self.max_graphs:
+                    while len(self.graphs) > self.max_graphs:
+                        self.graphs.popitem(last=False)
+                    gc.collect()
             self.graphs.move_to_end(key)
             return self.graphs[key](x)
