@@ -1,3 +1,3 @@
-from .cuda_graph import CUDAGraphRunner, GraphedTraining, graph_signature
+from .cuda_graph import CUDAGraphRunner, GraphedTraining
 
-__all__ = ['CUDAGraphRunner', 'GraphedTraining', 'graph_signature']
+__all__ = ['CUDAGraphRunner', 'GraphedTraining']

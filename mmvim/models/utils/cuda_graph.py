@@ -128,7 +128,8 @@ class GraphedTraining:
         gc.collect()  # the graphed wrappers form reference cycles that hold their memory pools
 
     def __call__(self, x):
-        held = [name for name, p in self.module.named_parameters() if p.grad is not None]
+        params = list(self.module.named_parameters())
+        held = [name for name, p in params if p.grad is not None]
         if held:
             raise RuntimeError(
                 f'GraphedTraining: parameter {held[0]!r} (and {len(held) - 1} more) still holds a '
@@ -139,7 +140,7 @@ class GraphedTraining:
                 'GraphedTraining: training only: a CUDA input with grad enabled outside inference '
                 f'mode, got device {x.device}, grad enabled {torch.is_grad_enabled()}')
         key = (graph_signature(x), x.requires_grad,
-               tuple(p.requires_grad for p in self.module.parameters()))
+               tuple(p.requires_grad for _, p in params))
         autocast = dict(device_type='cuda', dtype=torch.get_autocast_dtype('cuda'),
                         enabled=torch.is_autocast_enabled('cuda'), cache_enabled=False)
         with torch.cuda.device(x.device), torch.autocast(**autocast):
@@ -153,9 +154,8 @@ class GraphedTraining:
                 sample = x.detach().clone().requires_grad_(x.requires_grad)
                 self.graphs[key] = torch.cuda.make_graphed_callables(
                     _Call(self.module, self.fn), (sample,), allow_unused_input=True)
-                if len(self.graphs) > self.max_graphs:
-                    while len(self.graphs) > self.max_graphs:
-                        self.graphs.popitem(last=False)
+                while len(self.graphs) > self.max_graphs:
+                    self.graphs.popitem(last=False)
                     gc.collect()
             self.graphs.move_to_end(key)
             return self.graphs[key](x)

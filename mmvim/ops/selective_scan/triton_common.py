@@ -41,12 +41,18 @@ def reverse_affine_scan(a, b):
 
 
 @triton.jit
+def position(c, p, CHUNK, REV: tl.constexpr):
+    """Sequence position of step ``p`` (a scalar or a tensor of steps) of chunk ``c``, in the
+    direction's visiting order."""
+    if REV:
+        return (c + 1) * CHUNK - 1 - p
+    return c * CHUNK + p
+
+
+@triton.jit
 def tile_positions(c, k, CHUNK, T: tl.constexpr, REV: tl.constexpr):
     """(T,) sequence positions of tile ``k`` of chunk ``c``, in the direction's visiting order."""
-    i = tl.arange(0, T)
-    if REV:
-        return (c + 1) * CHUNK - 1 - k * T - i
-    return c * CHUNK + k * T + i
+    return position(c, k * T + tl.arange(0, T), CHUNK, REV)
 
 
 @triton.jit
@@ -79,12 +85,20 @@ def load_delta(dt_ptr, rows, dmask, t, st, tmask, bias, HAS_BIAS: tl.constexpr,
                SOFTPLUS: tl.constexpr):
     """(T, BD) delta after bias and softplus, and the pre-softplus value; delta is 0 outside."""
     raw = load_tile(dt_ptr, rows, dmask, t, st, tmask)
+    return delta_from_raw(raw, bias[None, :], tmask[:, None] & dmask[None, :], HAS_BIAS,
+                          SOFTPLUS)
+
+
+@triton.jit
+def delta_from_raw(raw, bias, mask, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr):
+    """(delta, pre-softplus value) from float32 ``raw`` delta: plus the bias and through softplus
+    as the flags say; delta is 0 where ``mask`` is False."""
     if HAS_BIAS:
-        raw += bias[None, :]
+        raw += bias
     dt = raw
     if SOFTPLUS:
         dt = softplus(raw)
-    return tl.where(tmask[:, None] & dmask[None, :], dt, 0.0), raw
+    return tl.where(mask, dt, 0.0), raw
 
 
 @triton.jit

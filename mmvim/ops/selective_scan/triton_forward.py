@@ -21,7 +21,8 @@ that every step waited for its loads (docs/kernel_notes.md, v4).
 import triton
 import triton.language as tl
 
-from .triton_common import LOG2E, fold_chunks, softplus, state_offsets, tile_index
+from .triton_common import (LOG2E, delta_from_raw, fold_chunks, position, state_offsets,
+                            tile_index)
 
 
 @triton.jit
@@ -51,14 +52,6 @@ def unpack_states(words, dtype: tl.constexpr, PACK: tl.constexpr):
     else:
         states = words.to(tl.float32)[:, None]
     return states
-
-
-@triton.jit
-def position(c, p, CHUNK, REV: tl.constexpr):
-    """Sequence position of the ``p``-th step of chunk ``c`` in the direction's order."""
-    if REV:
-        return (c + 1) * CHUNK - 1 - p
-    return c * CHUNK + p
 
 
 @triton.jit
@@ -145,13 +138,7 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
             # as a vector: the interpreter mis-types a tensor mask & a scalar one.)
             m = dmask & (d * 0 + t < L)
             u = u.to(tl.float32)
-            raw = raw.to(tl.float32)
-            if HAS_BIAS:
-                raw += bias
-            dt = raw
-            if SOFTPLUS:
-                dt = softplus(raw)
-            dt = tl.where(m, dt, 0.0)
+            dt, _ = delta_from_raw(raw.to(tl.float32), bias, m, HAS_BIAS, SOFTPLUS)
             Bt = unpack_states(Bw, Bm_ptr.dtype.element_ty, PACK)
             a = tl.exp2(dt[None, None, :] * A2)                 # (NW, PACK, BD) decays
             h = a * h + Bt[:, :, None] * (dt * u)[None, None, :]
