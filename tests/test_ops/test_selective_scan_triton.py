@@ -149,14 +149,14 @@ def test_strided_inputs_interpreter(small_tiles):
 @pytest.mark.parametrize('dstate,packed', [(4, True), (3, False)])
 def test_strided_bf16_interpreter(small_tiles, monkeypatch, dstate, packed):
     """bf16 B and C as views of one (batch, length, 2 * dstate) tensor: with dstate 4 the
-    forward kernel reads them as 32-bit words of two states; with 3, C starts at an odd offset
-    and both are read state by state."""
+    forward and backward kernels read them as 32-bit words of two states; with 3, C starts at an
+    odd offset and both are read state by state."""
     chosen = []
     pack = triton_interface._pack
     monkeypatch.setattr(triton_interface, '_pack', lambda slot: chosen.append(pack(slot)) or
                         chosen[-1])
     _strided(2, 5, 13, dstate, torch.bfloat16, 'cpu')
-    assert chosen == ([2, 2] if packed else [1, 1])
+    assert chosen == ([2] * 4 if packed else [1] * 4)   # two slots, forward and backward
 
 
 @pytest.mark.cuda
@@ -180,3 +180,18 @@ def test_bidirectional_cuda(dtype, batch, dim, length):
 @pytest.mark.parametrize('reverse', [False, True])
 def test_single_direction_cuda(dtype, reverse):
     _single(2, 200, 1025, 16, dtype, 'cuda', reverse)
+
+
+@pytest.mark.parametrize('batch,dim,length', [(1, 64, 1000), (8, 768, 1024), (2, 100, 7)])
+@pytest.mark.parametrize('resident', [1, 3, 8])
+def test_backward_chunking_fills_whole_waves(batch, dim, length, resident):
+    """The backward grid is at most WAVES_B whole waves of resident programs (no nearly empty
+    last wave), and the chunks cover the length."""
+    cfg = dict(triton_interface.DEFAULT_CONFIG)
+    device = torch.device('cpu')
+    nc, chunk, tpc = triton_interface._chunking(batch, dim, length, cfg['BD_B'], cfg, device,
+                                                resident)
+    programs = batch * -(-dim // cfg['BD_B'])
+    slots = resident * triton_interface._num_sms(device)
+    assert nc == 1 or programs * nc <= cfg['WAVES_B'] * slots
+    assert chunk == tpc * cfg['T'] and nc * chunk >= length > (nc - 1) * chunk

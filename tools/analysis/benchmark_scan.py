@@ -4,9 +4,10 @@ For each shape (batch, dim, length), N = 16, bf16 inputs (A, D, delta_bias float
 the forward and forward + backward of ``bidirectional_selective_scan`` on the 'triton' backend,
 on the 'torch' backend (the reference path; the plain reference is far too slow at these sizes),
 and, when ``mamba_ssm`` imports, its ``selective_scan_fn`` used as official Vim does (two calls
-plus flips). Times are medians of ``triton.testing.do_bench`` (CUDA events), rotating over three
-input sets so that small shapes are not timed out of L2. Prints a table, writes JSON (--out) and,
-when matplotlib imports, a bar plot beside it.
+plus flips). Wall times are medians of ``triton.testing.do_bench`` (CUDA events around each call),
+rotating over three input sets so that small shapes are not timed out of L2; GPU times sum the
+kernels' device times under torch.profiler, which the host's launch overhead does not inflate.
+Prints a table, writes JSON (--out) and, when matplotlib imports, a bar plot (GPU times).
 
     python tools/analysis/benchmark_scan.py --out work_dirs/scan_bench.json
     python tools/analysis/benchmark_scan.py --config '{"WAVES": 8}' --skip-reference --layout vim
@@ -81,7 +82,9 @@ def official(args):
 
 
 def time_ms(fn, input_sets, backward, slow=False):
-    """Median milliseconds of fn (forward, or forward + backward) over rotating input sets."""
+    """(median wall-clock ms per call, GPU kernel ms per call) of fn (forward, or forward +
+    backward) over rotating input sets: CUDA events around each call (do_bench), and the sum
+    of the kernels' device times under torch.profiler."""
     import triton
     cycle = itertools.cycle(input_sets)
     grads = [torch.randn_like(fn(s)) for s in input_sets[:1]]
@@ -95,8 +98,16 @@ def time_ms(fn, input_sets, backward, slow=False):
     params = [t if t.is_leaf else t._base for s in input_sets for t in s]  # B, C: views
     opts = dict(warmup=1, rep=1) if slow else dict(warmup=25, rep=200)
     with torch.set_grad_enabled(backward):
-        return triton.testing.do_bench(step, grad_to_none=params if backward else None,
+        wall = triton.testing.do_bench(step, grad_to_none=params if backward else None,
                                        return_mode='median', **opts)
+        # the GPU's own time: with little work per call, the host can be the slower side
+        reps = 2 if slow else 20
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+            for _ in range(reps):
+                step()
+            torch.cuda.synchronize()
+        gpu = sum(e.self_device_time_total for e in prof.key_averages()) / reps / 1e3
+    return wall, gpu
 
 
 def main():
@@ -124,11 +135,12 @@ def main():
     for shape in shapes:
         input_sets = [make_inputs(*shape, layout=args.layout) for _ in range(3)]
         for (name, (fn, slow)), backward in itertools.product(methods.items(), (False, True)):
-            ms = time_ms(fn, input_sets, backward, slow)
+            ms, gpu_ms = time_ms(fn, input_sets, backward, slow)
             rows.append({'shape': list(shape), 'method': name,
-                         'pass': 'forward + backward' if backward else 'forward', 'ms': ms})
-            print(f'{str(shape):18s} {name:28s} {rows[-1]["pass"]:20s} {ms:9.4f} ms',
-                  flush=True)
+                         'pass': 'forward + backward' if backward else 'forward', 'ms': ms,
+                         'gpu_ms': gpu_ms})
+            print(f'{str(shape):18s} {name:28s} {rows[-1]["pass"]:20s} {ms:9.4f} ms '
+                  f'(GPU {gpu_ms:.4f} ms)', flush=True)
     meta = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
                 config={**triton_interface.DEFAULT_CONFIG, **triton_interface.CONFIG_OVERRIDE},
                 dtype='bfloat16', dstate=16, layout=args.layout)
@@ -144,13 +156,13 @@ def main():
     fig, ax = plt.subplots(figsize=(10, 4))
     width = 0.8 / len(labels)
     for i, label in enumerate(labels):
-        ms = [next((r['ms'] for r in rows if (r['method'], r['pass']) == label
+        ms = [next((r['gpu_ms'] for r in rows if (r['method'], r['pass']) == label
                     and tuple(r['shape']) == s), 0) for s in shapes]
         ax.bar([j + i * width for j in range(len(shapes))], ms, width, label=' '.join(label))
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(shapes))])
     ax.set_xticklabels([f'{b}x{d}x{n}' for b, d, n in shapes])
     ax.set_yscale('log')
-    ax.set_ylabel('ms (median)')
+    ax.set_ylabel('GPU ms per call')
     ax.set_title(f'bidirectional selective scan, bf16, N=16, {meta["device"]}')
     ax.legend(fontsize=7)
     fig.tight_layout()

@@ -127,3 +127,57 @@ def fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, mask, A2, c, NC, DIM, NP: tl.c
         end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), mask=mask, other=0.0)
         h = tl.exp2(A2 * s) * h + end
     return h
+
+
+@triton.jit
+def load_state_words(ptr, row, cols, ok, PACK: tl.constexpr):
+    """One position's B or C as loaded: PACK == 1, the NP values ``ptr[row + cols]`` (cols the
+    state offsets); PACK == 2 (16-bit inputs, N contiguous, ``row`` even, 4-byte aligned), NP // 2
+    32-bit words (cols their indices) holding states 2w and 2w + 1: half the loads."""
+    if PACK == 2:
+        words = tl.load(ptr.to(tl.pointer_type(tl.int32)) + row // 2 + cols, mask=ok, other=0)
+    else:
+        words = tl.load(ptr + row + cols, mask=ok, other=0.0)
+    return words
+
+
+@triton.jit
+def unpack_states(words, dtype: tl.constexpr, PACK: tl.constexpr):
+    """(NP // PACK, PACK) float32 from :func:`load_state_words`' result; state n at [n // PACK,
+    n % PACK]."""
+    if PACK == 2:
+        if dtype == tl.bfloat16:
+            lo = (words << 16).to(tl.float32, bitcast=True)
+            hi = (words & -65536).to(tl.float32, bitcast=True)
+        else:
+            lo = words.to(tl.int16).to(tl.float16, bitcast=True).to(tl.float32)
+            hi = (words >> 16).to(tl.int16).to(tl.float16, bitcast=True).to(tl.float32)
+        states = tl.join(lo, hi)
+    else:
+        states = words.to(tl.float32)[:, None]
+    return states
+
+
+@triton.jit
+def state_layout(A_ptr, d, dmask, NSTATE, sA_n, sB_n, sC_n, NP: tl.constexpr,
+                 PACK: tl.constexpr):
+    """Index tensors of a thread-held state block (NP // PACK, PACK, BD), state n at
+    [n // PACK, n % PACK] (see :func:`unpack_states`), and A log2(e) in it.
+
+    Returns n (NW, PACK, 1), the block's mask, A2, the word indices' validity (NW,) and the
+    (NW,) column offsets of B and C for :func:`load_state_words`. A's state index goes through a
+    runtime stride (``sA_n`` == 1, not specialised): known contiguity along N would make Triton
+    load A, and then form every decay, in an N-fastest layout and convert it to the
+    channel-per-lane one at each position.
+    """
+    wi = tl.arange(0, NP // PACK)
+    n = (wi[:, None] * PACK + tl.arange(0, PACK)[None, :])[:, :, None]
+    mask = (n < NSTATE) & dmask[None, None, :]
+    A2 = tl.load(A_ptr + d[None, None, :] * NSTATE + n * sA_n, mask=mask, other=0.0) * LOG2E
+    if PACK == 2:
+        B_cols = wi                                     # 32-bit words of a position's row
+        C_cols = wi
+    else:
+        B_cols = wi * sB_n
+        C_cols = wi * sC_n
+    return n, mask, A2, wi * PACK < NSTATE, B_cols, C_cols

@@ -21,37 +21,8 @@ that every step waited for its loads (docs/kernel_notes.md, v4).
 import triton
 import triton.language as tl
 
-from .triton_common import (LOG2E, delta_from_raw, fold_chunks, position, state_offsets,
-                            tile_index)
-
-
-@triton.jit
-def load_state_words(ptr, row, cols, ok, PACK: tl.constexpr):
-    """One position's B or C as loaded: PACK == 1, the NP values ``ptr[row + cols]`` (cols the
-    state offsets); PACK == 2 (16-bit inputs, N contiguous, ``row`` even, 4-byte aligned), NP // 2
-    32-bit words (cols their indices) holding states 2w and 2w + 1: half the loads."""
-    if PACK == 2:
-        words = tl.load(ptr.to(tl.pointer_type(tl.int32)) + row // 2 + cols, mask=ok, other=0)
-    else:
-        words = tl.load(ptr + row + cols, mask=ok, other=0.0)
-    return words
-
-
-@triton.jit
-def unpack_states(words, dtype: tl.constexpr, PACK: tl.constexpr):
-    """(NP // PACK, PACK) float32 from :func:`load_state_words`' result; state n at [n // PACK,
-    n % PACK]."""
-    if PACK == 2:
-        if dtype == tl.bfloat16:
-            lo = (words << 16).to(tl.float32, bitcast=True)
-            hi = (words & -65536).to(tl.float32, bitcast=True)
-        else:
-            lo = words.to(tl.int16).to(tl.float16, bitcast=True).to(tl.float32)
-            hi = (words >> 16).to(tl.int16).to(tl.float16, bitcast=True).to(tl.float32)
-        states = tl.join(lo, hi)
-    else:
-        states = words.to(tl.float32)[:, None]
-    return states
+from .triton_common import (delta_from_raw, fold_chunks, load_state_words, position,
+                            state_layout, state_offsets, tile_index, unpack_states)
 
 
 @triton.jit
@@ -93,26 +64,14 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
     are loaded one step ahead, before the previous step's store (which the compiler cannot
     move loads across), so that load latency overlaps the scan.
     """
-    wi = tl.arange(0, NP // PACK)
-    n = (wi[:, None] * PACK + tl.arange(0, PACK)[None, :])[:, :, None]      # (NW, PACK, 1)
-    pmask = (n < NSTATE) & dmask[None, None, :]
-    # A's state index goes through a runtime stride (sA_n == 1, not specialised): known
-    # contiguity along N would make Triton load A, and then form every decay, in an N-fastest
-    # layout and convert it to the channel-per-lane one at each position
-    A2 = tl.load(A_ptr + d[None, None, :] * NSTATE + n * sA_n, mask=pmask, other=0.0) * LOG2E
+    n, pmask, A2, wvalid, B_cols, C_cols = state_layout(A_ptr, d, dmask, NSTATE, sA_n, sB_n,
+                                                        sC_n, NP, PACK)
     bias = tl.load(bias_ptr + d, mask=dmask & HAS_BIAS, other=0.0)
     Dv = tl.load(D_ptr + d, mask=dmask & HAS_D, other=0.0)
     u_rows = b * su_b + d * su_d                        # (BD,) int64 offsets at t = 0
     dt_rows = b * sdt_b + d * sdt_d
     y_rows = b * sy_b + d * sy_d
     z_rows = b * sz_b + d * sz_d
-    wvalid = wi * PACK < NSTATE
-    if PACK == 2:
-        B_cols = wi                                     # 32-bit words of a position's row
-        C_cols = wi
-    else:
-        B_cols = wi * sB_n
-        C_cols = wi * sC_n
     if OUTPUT:
         h = fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, pmask, A2, c, NC, DIM, NP, not REV)
     else:

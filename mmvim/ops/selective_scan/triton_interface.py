@@ -26,9 +26,11 @@ CONFIG_OVERRIDE = {}
 
 # T: tile length (shared: the backward reads the states the forward saved per tile);
 # BD_*: channels per program, one per lane (a multiple of 32 * WARPS_*); WARPS_*: warps per
-# program; WAVES: chunks are added until the grid holds WAVES programs per multiprocessor.
-# One-warp forward programs were the fastest on an H100 (docs/kernel_notes.md, v4).
-DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=64, WARPS_B=2, WAVES=8)
+# program; WAVES: forward chunks are added until the grid holds WAVES programs per
+# multiprocessor; WAVES_B: the backward grid is at most WAVES_B whole waves of the programs a
+# multiprocessor holds at once. One-warp programs were the fastest on an H100
+# (docs/kernel_notes.md, v4 and backward v4).
+DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, WAVES=8, WAVES_B=2)
 
 
 @functools.lru_cache(maxsize=None)
@@ -38,14 +40,45 @@ def _num_sms(device):
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
-def _chunking(batch, dim, length, bd, cfg, device):
-    """(NC, CHUNK, TPC): chunks of CHUNK = TPC * T positions, enough to fill the GPU."""
+def _chunking(batch, dim, length, bd, cfg, device, resident=None):
+    """(NC, CHUNK, TPC): chunks of CHUNK = TPC * T positions, enough to fill the GPU.
+
+    Without ``resident``, chunks are added until the grid holds ``WAVES`` programs per
+    multiprocessor; with it (the programs one multiprocessor holds at once), the grid is at
+    most ``WAVES_B`` whole waves of them, so that no nearly empty last wave doubles the time.
+    """
     T = cfg['T']
     tiles = triton.cdiv(length, T)
     programs = batch * triton.cdiv(dim, bd)
-    want = cfg.get('CHUNKS') or math.ceil(cfg['WAVES'] * _num_sms(device) / programs)
+    if cfg.get('CHUNKS'):
+        want = cfg['CHUNKS']
+    elif resident:
+        want = cfg['WAVES_B'] * resident * _num_sms(device) // programs
+    else:
+        want = math.ceil(cfg['WAVES'] * _num_sms(device) / programs)
     tpc = triton.cdiv(tiles, min(max(want, 1), tiles))
     return triton.cdiv(tiles, tpc), tpc * T, tpc
+
+
+_RESIDENT = {}
+
+
+def _resident_programs(kernel, args, flags, grid):
+    """Programs of ``kernel`` (compiled for these arguments) that one multiprocessor holds at
+    once, from its registers, shared memory and warps; cached per flags and dtypes."""
+    key = (kernel, tuple(sorted(flags.items())),
+           tuple(a.dtype for a in args if isinstance(a, torch.Tensor)), args[0].device)
+    if key not in _RESIDENT:
+        compiled = kernel.warmup(*args, grid=grid, **flags)
+        compiled._init_handles()                            # loads it: sets n_regs
+        props = torch.cuda.get_device_properties(args[0].device)
+        warps = flags['num_warps']
+        regs = triton.cdiv(compiled.n_regs * 32, 256) * 256 * warps
+        smem = compiled.metadata.shared + 1024                 # 1 KB reserved per block
+        _RESIDENT[key] = max(1, min(getattr(props, 'regs_per_multiprocessor', 65536) // regs,
+                                    props.shared_memory_per_multiprocessor // smem,
+                                    props.max_threads_per_multi_processor // (32 * warps), 32))
+    return _RESIDENT[key]
 
 
 def _new(like, dtype=None):
@@ -53,40 +86,55 @@ def _new(like, dtype=None):
     return new_like(like, dtype, poison=POISON_OUTPUTS)
 
 
-def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, **extra):
+def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, by_resident=False,
+            **extra):
     """Launch ``kernel`` (stage 1 when the length is split into chunks, then stage 2).
 
     ``slots`` is [forward direction, reverse direction], each a tuple (u, delta, A, B, C, D,
-    delta_bias) or None; ``per_slot(slot, i, nc)`` gives that slot's extra (tensors, strides),
+    delta_bias) or None; ``per_slot(slot, i)`` gives that slot's extra (tensors, strides),
     passed after its chunk-link buffers and after the strides of u, delta, B, C respectively; an
-    absent slot reuses the other's tensors, which the kernel ignores.
+    absent slot reuses the other's tensors, which the kernel ignores. ``by_resident``: chunk by
+    the programs a multiprocessor holds (see :func:`_chunking`).
     """
     u, A = next(s for s in slots if s is not None)[0:3:2]
     batch, dim, length = u.shape
     present = [s is not None for s in slots]
     T = cfg['T']
-    nc, chunk, tpc = _chunking(batch, dim, length, bd, cfg, u.device)
     np2 = triton.next_power_of_2(A.shape[1])
     f32 = dict(dtype=torch.float32, device=u.device)
-    args = list(head)
+    pieces = []
     for i in range(2):
         slot = slots[i] if present[i] else slots[1 - i]
-        tensors, strides = per_slot(slot, i, nc)
-        args += [t if t is not None else u for t in slot]
-        args += [torch.empty(batch, nc, np2, dim, **f32), torch.empty(batch, nc, dim, **f32)]
-        args += tensors
-        for t in (slot[0], slot[1], slot[3], slot[4]):   # u, delta, B, C
-            args += list(t.stride())
-        args += strides
+        tensors, strides = per_slot(slot, i)
+        strides = [st for t in (slot[0], slot[1], slot[3], slot[4]) for st in t.stride()] + strides
+        pieces.append(([t if t is not None else u for t in slot], tensors, strides))
     ref = slots[present.index(True)]
     flags = dict(HAS_F=present[0], HAS_B=present[1], HAS_Z=z is not None,
                  HAS_D=ref[5] is not None, HAS_BIAS=ref[6] is not None, SOFTPLUS=softplus,
                  BD=bd, NP=np2, T=T, num_warps=warps, **extra)
-    grid = (batch * triton.cdiv(dim, bd), nc)
-    sizes = (length, dim, A.shape[1], nc, chunk, tpc, triton.cdiv(length, T), scale, A.stride(1))
-    if nc > 1:
-        kernel[grid](*args, *sizes, OUTPUT=False, **flags)
-    kernel[grid](*args, *sizes, OUTPUT=True, **flags)
+
+    def arguments(nc):
+        """Grid and kernel arguments for NC chunks (the chunk-link buffers depend on it)."""
+        nc, chunk, tpc = nc
+        args = list(head)
+        for inputs, tensors, strides in pieces:
+            args += inputs
+            args += [torch.empty(batch, nc, np2, dim, **f32), torch.empty(batch, nc, dim, **f32)]
+            args += tensors + strides
+        sizes = (length, dim, A.shape[1], nc, chunk, tpc, triton.cdiv(length, T), scale,
+                 A.stride(1))
+        return (batch * triton.cdiv(dim, bd), nc), args + list(sizes)
+
+    chunking = _chunking(batch, dim, length, bd, cfg, u.device)
+    grid, args = arguments(chunking)
+    if by_resident and u.device.type == 'cuda':
+        resident = _resident_programs(kernel, args, dict(flags, OUTPUT=True), grid)
+        better = _chunking(batch, dim, length, bd, cfg, u.device, resident)
+        if better != chunking:
+            grid, args = arguments(better)
+    if grid[1] > 1:
+        kernel[grid](*args, OUTPUT=False, **flags)
+    kernel[grid](*args, OUTPUT=True, **flags)
 
 
 def _pack(slot):
@@ -124,7 +172,7 @@ class _TritonScan(torch.autograd.Function):
         zz = z if z is not None else u
         _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'],
                 cfg['WARPS_F'],
-                lambda slot, i, nc: ([states[i] if states[i] is not None else u], []),
+                lambda slot, i: ([states[i] if states[i] is not None else u], []),
                 (y, zz, *y.stride(), *zz.stride()), SAVE=save,
                 PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
         if save:
@@ -144,7 +192,7 @@ class _TritonScan(torch.autograd.Function):
             states[i] = kept.pop(0) if slots[i] is not None else None
         f32 = dict(dtype=torch.float32, device=dout.device)
 
-        def per_slot(slot, i, nc):
+        def per_slot(slot, i):
             grads[i] = (_new(slot[0]), _new(slot[1]), torch.zeros(slot[2].shape, **f32),
                         torch.zeros(slot[3].shape, **f32), torch.zeros(slot[4].shape, **f32),
                         torch.zeros(slot[0].shape[1], **f32), torch.zeros(slot[0].shape[1], **f32))
@@ -155,7 +203,8 @@ class _TritonScan(torch.autograd.Function):
         zz, dzz = (z, dz) if z is not None else (dout, dout)
         _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'],
                 cfg['WARPS_B'], per_slot, (dzz, dout, zz, *dzz.stride(), *dout.stride(),
-                                           *zz.stride()))
+                                           *zz.stride()),
+                by_resident=True, PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
         out = []
         for r in rev:
             slot = slots[int(r)]
