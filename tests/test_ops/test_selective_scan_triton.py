@@ -146,16 +146,18 @@ def test_strided_inputs_interpreter(small_tiles):
     _strided(2, 5, 13, 3, torch.float32, 'cpu')
 
 
-@pytest.mark.parametrize('dstate,packed', [(4, True), (3, False)])
-def test_strided_bf16_interpreter(small_tiles, monkeypatch, dstate, packed):
-    """bf16 B and C as views of one (batch, length, 2 * dstate) tensor: with dstate 4 the
+@pytest.mark.parametrize('dtype,dstate,packed', [(torch.bfloat16, 4, True),
+                                                  (torch.float16, 4, True),
+                                                  (torch.bfloat16, 3, False)])
+def test_strided_16bit_interpreter(small_tiles, monkeypatch, dtype, dstate, packed):
+    """16-bit B and C as views of one (batch, length, 2 * dstate) tensor: with dstate 4 the
     forward and backward kernels read them as 32-bit words of two states; with 3, C starts at an
     odd offset and both are read state by state."""
     chosen = []
     pack = triton_interface._pack
     monkeypatch.setattr(triton_interface, '_pack', lambda slot: chosen.append(pack(slot)) or
                         chosen[-1])
-    _strided(2, 5, 13, dstate, torch.bfloat16, 'cpu')
+    _strided(2, 5, 13, dstate, dtype, 'cpu')
     assert chosen == ([2] * 4 if packed else [1] * 4)   # two slots, forward and backward
 
 
@@ -182,16 +184,28 @@ def test_single_direction_cuda(dtype, reverse):
     _single(2, 200, 1025, 16, dtype, 'cuda', reverse)
 
 
-@pytest.mark.parametrize('batch,dim,length', [(1, 64, 1000), (8, 768, 1024), (2, 100, 7)])
-@pytest.mark.parametrize('resident', [1, 3, 8])
-def test_backward_chunking_fills_whole_waves(batch, dim, length, resident):
-    """The backward grid is at most WAVES_B whole waves of resident programs (no nearly empty
-    last wave), and the chunks cover the length."""
+@pytest.mark.parametrize('batch,dim,length,resident,chunks', [
+    (1, 96, 1000, 1, 2),     # 3 programs, 8 slots: 2 chunks (3 would need a third wave)
+    (1, 64, 1000, 8, 32),    # 2 programs, 64 slots
+    (2, 100, 7, 3, 2),       # 8 programs, 24 slots, but only 2 tiles
+    (8, 768, 1024, 8, 1)])   # 192 programs fill more than two waves alone
+def test_backward_chunking_stays_within_waves(batch, dim, length, resident, chunks):
+    """The backward grid is at most WAVES_B waves of resident programs (4 'multiprocessors'
+    on the CPU), as many chunks as fit, and the chunks cover the length."""
     cfg = dict(triton_interface.DEFAULT_CONFIG)
     device = torch.device('cpu')
     nc, chunk, tpc = triton_interface._chunking(batch, dim, length, cfg['BD_B'], cfg, device,
                                                 resident)
-    programs = batch * -(-dim // cfg['BD_B'])
-    slots = resident * triton_interface._num_sms(device)
-    assert nc == 1 or programs * nc <= cfg['WAVES_B'] * slots
+    assert nc == chunks
     assert chunk == tpc * cfg['T'] and nc * chunk >= length > (nc - 1) * chunk
+
+
+def test_forward_and_backward_chunked_differently_interpreter(monkeypatch):
+    """The backward reads the states the forward saved per tile whatever the chunking: here the
+    forward splits 37 positions into 5 chunks and the backward into 4."""
+    monkeypatch.setattr(triton_interface, 'CONFIG_OVERRIDE', dict(T=4, BD_F=2, BD_B=1))
+    cfg = {**triton_interface.DEFAULT_CONFIG, **triton_interface.CONFIG_OVERRIDE}
+    cpu = torch.device('cpu')
+    assert triton_interface._chunking(2, 5, 37, 2, cfg, cpu)[0] == 5
+    assert triton_interface._chunking(2, 5, 37, 1, cfg, cpu)[0] == 4
+    _bidirectional(2, 5, 37, 3, torch.float32, 'cpu')

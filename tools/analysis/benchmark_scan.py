@@ -104,6 +104,8 @@ def time_ms(fn, input_sets, backward, slow=False):
         reps = 2 if slow else 20
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
             for _ in range(reps):
+                for p in params if backward else ():
+                    p.grad = None           # as do_bench does: no gradient accumulation adds
                 step()
             torch.cuda.synchronize()
         gpu = sum(e.self_device_time_total for e in prof.key_averages()) / reps / 1e3

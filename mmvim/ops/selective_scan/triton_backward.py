@@ -24,22 +24,16 @@ adds its own and writes dz = dout * y * silu'(z) * SCALE.
 import triton
 import triton.language as tl
 
-from .triton_common import (delta_from_raw, fold_chunks, load_state_words, position,
+from .triton_common import (clamped, delta_from_raw, fold_chunks, load_state_words, position,
                             state_layout, state_offsets, tile_index, unpack_states)
 
 LN2 = tl.constexpr(0.6931471805599453)
 
 
 @triton.jit
-def clamped(t, L):
-    """Position ``t`` clamped into [0, L): loads there are always in bounds; the caller masks."""
-    return tl.minimum(tl.maximum(t, 0), L - 1)
-
-
-@triton.jit
 def gate_grad(dout, z, valid, SCALE, HAS_Z: tl.constexpr):
-    """(dy, sigmoid(z)) in float32: the gradient reaching the scan's output through
-    ``y * silu(z) * SCALE``, zero where ``valid`` is False."""
+    """dy in float32, the gradient reaching the scan's output through ``y * silu(z) * SCALE``
+    (zero where ``valid`` is False), and sigmoid(z) (with HAS_Z; else a placeholder)."""
     dout = dout.to(tl.float32)
     if HAS_Z:
         z = z.to(tl.float32)
@@ -140,7 +134,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
                 Bws += (load_state_words(Bm_ptr, tc * sB_t, B_cols, wvalid, PACK),)
                 if HAS_Z:
                     Cws += (load_state_words(Cm_ptr, tc * sC_t, C_cols, wvalid, PACK),)
-                if ACCUM:
+                if ACCUM and HAS_Z:
                     yps += (tl.load(dz_ptr + dz_rows + tc * sdz_t, mask=dmask, other=0.0),)
         if OUTPUT:
             # a tile wholly past the end (chunk padding) reads the last saved state: harmless,

@@ -1,18 +1,16 @@
 """Triton building blocks shared by the selective-scan forward and backward kernels.
 
 Every kernel works on one (batch, block of ``BD`` channels, chunk of the length) per program and
-walks its chunk in tiles of ``T`` positions. A direction is only an index map: the forward
-direction visits positions ``t`` ascending, the reverse one descending, so both run the same code
-(``REV`` flag) on inputs in their original order. The backward kernel runs the recurrence
-``h_t = a_t h_{t-1} + b_t`` inside a tile as an associative scan of (a, b) pairs along axis 0 of
-a (T, NP, BD) block, NP = dstate padded to a power of two; padded and out-of-range lanes are the
-identity (a=1, b=0). The forward kernel steps through the tile one position at a time
-(triton_forward).
+walks its chunk in tiles of ``T`` positions, one position per step. A direction is only an index
+map: the forward direction visits positions ``t`` ascending, the reverse one descending, so both
+run the same code (``REV`` flag) on inputs in their original order. Loads are made at positions
+clamped into [0, L) and the results masked, so a step never branches on the position.
 
-Layout: BD is the fastest axis, so Triton puts one channel on each lane and keeps the positions
-and the NP states in that thread's registers. The scans and the sums over N (y, and in the
-backward d(delta), du) are then in-thread work with no shuffles; only the backward's sums over
-channels (dB, dC) cross lanes. BD must be a multiple of 32 * num_warps.
+Layout: the state is a (NP // PACK, PACK, BD) block (NP = dstate padded to a power of two, PACK
+2 where B and C are read as 32-bit words of two 16-bit states) with BD the fastest axis: Triton
+puts one channel on each lane and keeps the NP states in that thread's registers. The scan and
+the sums over N (y, and in the backward d(delta), du) are in-thread work with no shuffles; only
+the backward's sums over channels (dB, dC) cross lanes. BD must be a multiple of 32 * num_warps.
 
 Tensor layouts: u, delta, z, y and their gradients are (batch, dim, length) with any strides
 (the kernels take them as (batch, dim, length) stride triples; a (batch, length, dim) tensor
@@ -28,19 +26,6 @@ LOG2E = tl.constexpr(1.4426950408889634)
 
 
 @triton.jit
-def affine_combine(a1, b1, a2, b2):
-    """Compose ``h -> a1 h + b1`` (applied first) with ``h -> a2 h + b2``."""
-    return a1 * a2, a2 * b1 + b2
-
-
-@triton.jit
-def reverse_affine_scan(a, b):
-    """Suffix scan along axis 0 of the affine maps (a, b): at t, the composition of the maps at
-    positions T-1, ..., t+1, t (applied in that order), as (product of a, offset)."""
-    return tl.associative_scan((a, b), 0, affine_combine, reverse=True)
-
-
-@triton.jit
 def position(c, p, CHUNK, REV: tl.constexpr):
     """Sequence position of step ``p`` (a scalar or a tensor of steps) of chunk ``c``, in the
     direction's visiting order."""
@@ -50,9 +35,9 @@ def position(c, p, CHUNK, REV: tl.constexpr):
 
 
 @triton.jit
-def tile_positions(c, k, CHUNK, T: tl.constexpr, REV: tl.constexpr):
-    """(T,) sequence positions of tile ``k`` of chunk ``c``, in the direction's visiting order."""
-    return position(c, k * T + tl.arange(0, T), CHUNK, REV)
+def clamped(t, L):
+    """Position ``t`` clamped into [0, L): loads there are always in bounds; the caller masks."""
+    return tl.minimum(tl.maximum(t, 0), L - 1)
 
 
 @triton.jit
@@ -71,22 +56,6 @@ def softplus(x):
     w = 1.0 + e
     log1p = tl.where(w == 1.0, e, tl.log(w) * (e / (w - 1.0)))
     return tl.maximum(x, 0.0) + log1p
-
-
-@triton.jit
-def load_tile(ptr, rows, rmask, t, st, tmask):
-    """(T, R) float32 tile ``ptr[rows + t * st]`` (rows: (R,) element offsets); zero outside."""
-    mask = tmask[:, None] & rmask[None, :]
-    return tl.load(ptr + rows[None, :] + t[:, None] * st, mask=mask, other=0.0).to(tl.float32)
-
-
-@triton.jit
-def load_delta(dt_ptr, rows, dmask, t, st, tmask, bias, HAS_BIAS: tl.constexpr,
-               SOFTPLUS: tl.constexpr):
-    """(T, BD) delta after bias and softplus, and the pre-softplus value; delta is 0 outside."""
-    raw = load_tile(dt_ptr, rows, dmask, t, st, tmask)
-    return delta_from_raw(raw, bias[None, :], tmask[:, None] & dmask[None, :], HAS_BIAS,
-                          SOFTPLUS)
 
 
 @triton.jit

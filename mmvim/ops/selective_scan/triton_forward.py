@@ -21,8 +21,8 @@ that every step waited for its loads (docs/kernel_notes.md, v4).
 import triton
 import triton.language as tl
 
-from .triton_common import (delta_from_raw, fold_chunks, load_state_words, position,
-                            state_layout, state_offsets, tile_index, unpack_states)
+from .triton_common import (clamped, delta_from_raw, fold_chunks, load_state_words,
+                            position, state_layout, state_offsets, tile_index, unpack_states)
 
 
 @triton.jit
@@ -32,7 +32,7 @@ def load_step(t, L, dmask, u_ptr, u_rows, su_t, dt_ptr, dt_rows, sdt_t, Bm_ptr, 
               PACK: tl.constexpr):
     """The raw inputs of one step at position ``t`` clamped into [0, L) (always valid): u,
     delta, B and C words, the partial y of the other direction, z (unneeded ones repeat u)."""
-    tc = tl.minimum(tl.maximum(t, 0), L - 1)
+    tc = clamped(t, L)
     u = tl.load(u_ptr + u_rows + tc * su_t, mask=dmask, other=0.0)
     raw = tl.load(dt_ptr + dt_rows + tc * sdt_t, mask=dmask, other=0.0)
     Bw = load_state_words(Bm_ptr, B_row + tc * sB_t, B_cols, wvalid, PACK)

@@ -27,7 +27,7 @@ CONFIG_OVERRIDE = {}
 # T: tile length (shared: the backward reads the states the forward saved per tile);
 # BD_*: channels per program, one per lane (a multiple of 32 * WARPS_*); WARPS_*: warps per
 # program; WAVES: forward chunks are added until the grid holds WAVES programs per
-# multiprocessor; WAVES_B: the backward grid is at most WAVES_B whole waves of the programs a
+# multiprocessor; WAVES_B: the backward grid is at most WAVES_B waves of the programs a
 # multiprocessor holds at once. One-warp programs were the fastest on an H100
 # (docs/kernel_notes.md, v4 and backward v4).
 DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, WAVES=8, WAVES_B=2)
@@ -45,7 +45,8 @@ def _chunking(batch, dim, length, bd, cfg, device, resident=None):
 
     Without ``resident``, chunks are added until the grid holds ``WAVES`` programs per
     multiprocessor; with it (the programs one multiprocessor holds at once), the grid is at
-    most ``WAVES_B`` whole waves of them, so that no nearly empty last wave doubles the time.
+    most ``WAVES_B`` waves of them (rounded down), so that a nearly empty extra wave does not
+    double the time.
     """
     T = cfg['T']
     tiles = triton.cdiv(length, T)
@@ -63,21 +64,33 @@ def _chunking(batch, dim, length, bd, cfg, device, resident=None):
 _RESIDENT = {}
 
 
-def _resident_programs(kernel, args, flags, grid):
-    """Programs of ``kernel`` (compiled for these arguments) that one multiprocessor holds at
-    once, from its registers, shared memory and warps; cached per flags and dtypes."""
-    key = (kernel, tuple(sorted(flags.items())),
-           tuple(a.dtype for a in args if isinstance(a, torch.Tensor)), args[0].device)
+def _resident_programs(kernel, flags, tensors, build):
+    """Programs of ``kernel`` that one multiprocessor holds at once, from the compiled kernel's
+    registers, shared memory and warps, or None where Triton does not say its register count.
+    Cached per flags and the tensors' dtypes and stride classes (what Triton specialises on;
+    the integer sizes are left out, so the count is approximate); ``build()`` gives (grid,
+    arguments) to compile with on a miss."""
+    key = (kernel, tuple(sorted(flags.items())), tensors[0].device,
+           tuple((t.dtype, tuple((st == 1, st % 16 == 0) for st in t.stride()))
+                 for t in tensors))
     if key not in _RESIDENT:
+        grid, args = build()
         compiled = kernel.warmup(*args, grid=grid, **flags)
-        compiled._init_handles()                            # loads it: sets n_regs
-        props = torch.cuda.get_device_properties(args[0].device)
-        warps = flags['num_warps']
-        regs = triton.cdiv(compiled.n_regs * 32, 256) * 256 * warps
-        smem = compiled.metadata.shared + 1024                 # 1 KB reserved per block
-        _RESIDENT[key] = max(1, min(getattr(props, 'regs_per_multiprocessor', 65536) // regs,
-                                    props.shared_memory_per_multiprocessor // smem,
-                                    props.max_threads_per_multi_processor // (32 * warps), 32))
+        if compiled is not None and getattr(compiled, 'n_regs', None) is None and hasattr(
+                compiled, '_init_handles'):
+            compiled._init_handles()                    # loads it, which sets n_regs
+        n_regs = getattr(compiled, 'n_regs', None)
+        resident = None
+        if n_regs:
+            props = torch.cuda.get_device_properties(tensors[0].device)
+            threads = getattr(props, 'warp_size', 32) * flags['num_warps']
+            regs = triton.cdiv(n_regs, 8) * 8 * threads         # allocated per warp in 256s
+            smem = compiled.metadata.shared + 1024              # 1 KB reserved per block
+            resident = max(1, min(
+                getattr(props, 'regs_per_multiprocessor', 65536) // regs,
+                getattr(props, 'shared_memory_per_multiprocessor', 228 * 1024) // smem,
+                props.max_threads_per_multi_processor // threads, 32))
+        _RESIDENT[key] = resident
     return _RESIDENT[key]
 
 
@@ -126,12 +139,13 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, b
         return (batch * triton.cdiv(dim, bd), nc), args + list(sizes)
 
     chunking = _chunking(batch, dim, length, bd, cfg, u.device)
-    grid, args = arguments(chunking)
     if by_resident and u.device.type == 'cuda':
-        resident = _resident_programs(kernel, args, dict(flags, OUTPUT=True), grid)
-        better = _chunking(batch, dim, length, bd, cfg, u.device, resident)
-        if better != chunking:
-            grid, args = arguments(better)
+        tensors = [t for inputs, _, _ in pieces for t in inputs] + [
+            t for t in head if isinstance(t, torch.Tensor)]
+        resident = _resident_programs(kernel, dict(flags, OUTPUT=True), tensors,
+                                      lambda: arguments(chunking))
+        chunking = _chunking(batch, dim, length, bd, cfg, u.device, resident)
+    grid, args = arguments(chunking)
     if grid[1] > 1:
         kernel[grid](*args, OUTPUT=False, **flags)
     kernel[grid](*args, OUTPUT=True, **flags)
@@ -183,6 +197,8 @@ class _TritonScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dout):
         rev, softplus, scale, cfg = ctx.config
+        if _entry_span(dout) >= 2**31:      # autograd chose its strides; dense it fits (as u)
+            dout = dout.contiguous()
         z, *saved = ctx.saved_tensors
         tensors, kept = saved[:7 * len(rev)], list(saved[7 * len(rev):])
         slots, states, grads = [None, None], [None, None], [None, None]
@@ -212,16 +228,24 @@ class _TritonScan(torch.autograd.Function):
         return (None, None, None, dz, *out)
 
 
+def _entry_span(t):
+    """Elements between the first and the last of one batch entry of a (batch, rows, length)
+    tensor: the kernels index within an entry with int32 offsets."""
+    return sum((size - 1) * stride for size, stride in zip(t.shape[1:], t.stride()[1:]))
+
+
 def _prepare(z, *slot_tensors):
     """Per direction (u, delta, A, B, C, D, delta_bias): A, D, delta_bias made contiguous (small);
     u, delta, B, C and z are kept as they are (the kernels take their strides, and index one
     batch entry with int32 offsets)."""
     out = [t.contiguous() if t is not None and i % 7 in (2, 5, 6) else t
            for i, t in enumerate(slot_tensors)]
-    for t in (z, *slot_tensors):
-        if t is not None and t.dim() == 3 and sum(
-                (s - 1) * st for s, st in zip(t.shape[1:], t.stride()[1:])) >= 2**31:
-            raise ValueError('selective scan (triton): one batch entry spans 2**31 elements')
+    names = ['z'] + [f'{name} (direction {i // 7})' for i, name in
+                     enumerate(('u', 'delta', 'A', 'B', 'C', 'D', 'delta_bias') * 2)]
+    for name, t in zip(names, (z, *slot_tensors)):
+        if t is not None and t.dim() == 3 and _entry_span(t) >= 2**31:
+            raise ValueError(f'selective scan (triton): one batch entry of {name} '
+                             f'{tuple(t.shape)} with strides {t.stride()} spans 2**31 elements')
     return z, out
 
 
