@@ -13,7 +13,11 @@ model = dict(
              mask_pad_value=0, pad_seg=False)
     ]),
     backbone=dict(img_size=(256, 256), drop_path_rate=0.0),
-    neck=dict(out_channels=width),
+    # no LayerNorm in the neck here: from scratch at this budget the LN2d after its lateral and
+    # output convolutions keeps the first cascade stage's classifier at the class prior (box AP
+    # 0.4 after 150 iterations on 2 CPU cores, 15.2 without; a ResNet-18 stride-16 stage through
+    # the same neck: 0.7 with LN, 8.9 without). The COCO configs keep ViTDet's LN2d.
+    neck=dict(out_channels=width, norm_cfg=None),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=width),

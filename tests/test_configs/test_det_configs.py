@@ -91,6 +91,8 @@ def test_mini_and_deit_configs_differ_only_where_they_say():
         assert dict(mini_head) == dict(coco_head, **narrow)
     assert dict(mini.model.roi_head.mask_head) == dict(
         coco.model.roi_head.mask_head, in_channels=128, conv_out_channels=128, num_classes=3)
+    # and a neck without LayerNorm (README: with it the mini detector does not learn)
+    assert dict(mini.model.neck) == dict(coco.model.neck, out_channels=128, norm_cfg=None)
     for stage, (mini_rcnn, coco_rcnn) in enumerate(zip(mini.model.train_cfg.rcnn,
                                                        coco.model.train_cfg.rcnn)):
         assert mini_rcnn == dict(coco_rcnn, sampler=dict(coco_rcnn.sampler, num=128)), stage
