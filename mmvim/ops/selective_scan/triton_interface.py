@@ -126,9 +126,10 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, b
                  HAS_D=ref[5] is not None, HAS_BIAS=ref[6] is not None, SOFTPLUS=softplus,
                  BD=bd, NP=np2, T=T, num_warps=warps, **extra)
 
-    def arguments(nc):
-        """Grid and kernel arguments for NC chunks (the chunk-link buffers depend on it)."""
-        nc, chunk, tpc = nc
+    def arguments(chunking):
+        """Grid and kernel arguments for a (NC, CHUNK, TPC) chunking (the chunk-link buffers
+        depend on it)."""
+        nc, chunk, tpc = chunking
         args = list(head)
         for inputs, tensors, strides in pieces:
             args += inputs
@@ -234,15 +235,18 @@ def _entry_span(t):
     return sum((size - 1) * stride for size, stride in zip(t.shape[1:], t.stride()[1:]))
 
 
+# z, then each direction's (u, delta, A, B, C, D, delta_bias), as _prepare takes them
+_ARGUMENT_NAMES = ['z'] + [f'{name} (direction {i // 7})' for i, name in
+                           enumerate(('u', 'delta', 'A', 'B', 'C', 'D', 'delta_bias') * 2)]
+
+
 def _prepare(z, *slot_tensors):
     """Per direction (u, delta, A, B, C, D, delta_bias): A, D, delta_bias made contiguous (small);
     u, delta, B, C and z are kept as they are (the kernels take their strides, and index one
     batch entry with int32 offsets)."""
     out = [t.contiguous() if t is not None and i % 7 in (2, 5, 6) else t
            for i, t in enumerate(slot_tensors)]
-    names = ['z'] + [f'{name} (direction {i // 7})' for i, name in
-                     enumerate(('u', 'delta', 'A', 'B', 'C', 'D', 'delta_bias') * 2)]
-    for name, t in zip(names, (z, *slot_tensors)):
+    for name, t in zip(_ARGUMENT_NAMES, (z, *slot_tensors)):
         if t is not None and t.dim() == 3 and _entry_span(t) >= 2**31:
             raise ValueError(f'selective scan (triton): one batch entry of {name} '
                              f'{tuple(t.shape)} with strides {t.stride()} spans 2**31 elements')
