@@ -13,9 +13,10 @@ rescans the T states from the state the forward kernel saved at the tile's start
 a_t h_{t-1} per position: T blocks of registers) and forms dC, y (for dz) on the way, and then
 steps the adjoint back through the tile one position at a time, forming the other gradients.
 Nothing of size (batch, dim, dstate, length) is stored. With NC > 1 a first launch
-(``OUTPUT=False``) writes each chunk's local adjoint at its first position and the sum of the
-delta values linking it to the next chunk. dB and dC are summed over the program's channels
-(across lanes: the kernel's one cross-lane reduction) and over programs with float32 atomics, as
+(``OUTPUT=False``, grid (.., NC - 1)) writes each chunk's local adjoint at its first position and
+the sum of the delta values linking it to the next chunk, for every chunk but the one no other
+chunk folds (the first in t order for the forward direction, the last for the reverse one).
+dB and dC are summed over the program's channels (across lanes: the kernel's one cross-lane reduction) and over programs with float32 atomics, as
 are dA, dD and d(delta_bias) over batch and chunks.
 
 For two directions the forward one runs first and stores its y_f + D u into dz; the reverse one
@@ -255,6 +256,9 @@ def scan_backward_kernel(dz_ptr, dout_ptr, z_ptr, sdz_b, sdz_d, sdz_t, so_b, so_
     d = (tl.program_id(0) % n_dblk) * BD + tl.arange(0, BD)
     dmask = d < DIM
     c = tl.program_id(1)
+    c_f = c             # stage 1 (NC - 1 programs per row) skips the forward direction's chunk 0
+    if not OUTPUT:
+        c_f += 1
     z_ptr += b * sz_b                                   # int32 offsets within the entry
     dout_ptr += b * so_b
     dz_ptr += b * sdz_b
@@ -266,7 +270,7 @@ def scan_backward_kernel(dz_ptr, dout_ptr, z_ptr, sdz_b, sdz_d, sdz_t, so_b, so_
                             ddt_f, dA_f, dB_f, dC_f, dD_f, dbias_f, su_bf, su_df, su_tf, sdt_bf,
                             sdt_df, sdt_tf, sB_bf, sB_nf, sB_tf, sC_bf, sC_nf, sC_tf, sdu_bf,
                             sdu_df, sdu_tf, sddt_bf, sddt_df, sddt_tf, z_ptr, dout_ptr, dz_ptr,
-                            z_rows, sz_t, o_rows, so_t, dz_rows, sdz_t, b, c, d, dmask, L, DIM,
+                            z_rows, sz_t, o_rows, so_t, dz_rows, sdz_t, b, c_f, d, dmask, L, DIM,
                             NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n, False, OUTPUT, False,
                             not HAS_B, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS, NP, T, PACK_F)
     if HAS_F and HAS_B and OUTPUT and HAS_Z:

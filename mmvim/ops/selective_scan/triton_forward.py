@@ -3,8 +3,9 @@
 Grid (batch * ceil(dim / BD), NC): one program per (batch, channel block, chunk of CHUNK
 positions); one channel per lane (see triton_common). With NC > 1 it runs twice:
 
-1. ``OUTPUT=False``: each chunk's local end state (scan from a zero state) and the sum of its
-   delta values, whose exp(A * sum) is the chunk's total decay;
+1. ``OUTPUT=False``, grid (.., NC - 1): each chunk's local end state (scan from a zero state)
+   and the sum of its delta values, whose exp(A * sum) is the chunk's total decay; a direction's
+   last chunk (NC - 1 forward, 0 reverse) is skipped: no chunk folds it;
 2. ``OUTPUT=True``: each program folds the earlier chunks' results into its true initial state
    (earlier in the direction's order), rescans its chunk and writes y.
 
@@ -26,8 +27,8 @@ from .triton_common import (clamped, delta_from_raw, fold_chunks, load_state_wor
 
 
 @triton.jit
-def load_step(t, L, dmask, u_ptr, u_rows, su_t, dt_ptr, dt_rows, sdt_t, Bm_ptr, B_row, sB_t,
-              B_cols, Cm_ptr, C_row, sC_t, C_cols, wvalid, y_ptr, y_rows, sy_t, z_ptr, z_rows, sz_t,
+def load_step(t, L, dmask, u_ptr, u_rows, su_t, dt_ptr, dt_rows, sdt_t, Bm_ptr, sB_t, B_cols,
+              Cm_ptr, sC_t, C_cols, wvalid, y_ptr, y_rows, sy_t, z_ptr, z_rows, sz_t,
               OUTPUT: tl.constexpr, ACCUM: tl.constexpr, LOAD_Z: tl.constexpr,
               PACK: tl.constexpr):
     """The raw inputs of one step at position ``t`` clamped into [0, L) (always valid): u,
@@ -35,12 +36,12 @@ def load_step(t, L, dmask, u_ptr, u_rows, su_t, dt_ptr, dt_rows, sdt_t, Bm_ptr, 
     tc = clamped(t, L)
     u = tl.load(u_ptr + u_rows + tc * su_t, mask=dmask, other=0.0)
     raw = tl.load(dt_ptr + dt_rows + tc * sdt_t, mask=dmask, other=0.0)
-    Bw = load_state_words(Bm_ptr, B_row + tc * sB_t, B_cols, wvalid, PACK)
+    Bw = load_state_words(Bm_ptr, tc * sB_t, B_cols, wvalid, PACK)
     Cw = Bw
     yp = u
     z = u
     if OUTPUT:
-        Cw = load_state_words(Cm_ptr, C_row + tc * sC_t, C_cols, wvalid, PACK)
+        Cw = load_state_words(Cm_ptr, tc * sC_t, C_cols, wvalid, PACK)
         if ACCUM:
             yp = tl.load(y_ptr + y_rows + tc * sy_t, mask=dmask, other=0.0)
         if LOAD_Z:
@@ -68,10 +69,17 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
                                                         sC_n, NP, PACK)
     bias = tl.load(bias_ptr + d, mask=dmask & HAS_BIAS, other=0.0)
     Dv = tl.load(D_ptr + d, mask=dmask & HAS_D, other=0.0)
-    u_rows = b * su_b + d * su_d                        # (BD,) int64 offsets at t = 0
-    dt_rows = b * sdt_b + d * sdt_d
-    y_rows = b * sy_b + d * sy_d
-    z_rows = b * sz_b + d * sz_d
+    # batch entry b's offsets go into the pointers: per-channel offsets fit in int32
+    u_ptr += b * su_b
+    dt_ptr += b * sdt_b
+    y_ptr += b * sy_b
+    z_ptr += b * sz_b
+    Bm_ptr += b * sB_b
+    Cm_ptr += b * sC_b
+    u_rows = d * su_d                                   # (BD,) offsets at t = 0
+    dt_rows = d * sdt_d
+    y_rows = d * sy_d
+    z_rows = d * sz_d
     if OUTPUT:
         h = fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, pmask, A2, c, NC, DIM, NP, not REV)
     else:
@@ -80,8 +88,8 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
     LOAD_Z: tl.constexpr = FINAL and HAS_Z
     u_n, raw_n, Bw_n, Cw_n, yp_n, z_n = load_step(
         position(c, 0, CHUNK, REV), L, dmask, u_ptr, u_rows, su_t, dt_ptr, dt_rows, sdt_t,
-        Bm_ptr, b * sB_b, sB_t, B_cols, Cm_ptr, b * sC_b, sC_t, C_cols, wvalid, y_ptr, y_rows,
-        sy_t, z_ptr, z_rows, sz_t, OUTPUT, ACCUM, LOAD_Z, PACK)
+        Bm_ptr, sB_t, B_cols, Cm_ptr, sC_t, C_cols, wvalid, y_ptr, y_rows, sy_t, z_ptr, z_rows,
+        sz_t, OUTPUT, ACCUM, LOAD_Z, PACK)
     for k in range(TPC):
         j = tile_index(c, k, TPC, REV)
         if SAVE and OUTPUT and j < NT:
@@ -91,8 +99,8 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
             u, raw, Bw, Cw, yp, zt = u_n, raw_n, Bw_n, Cw_n, yp_n, z_n
             u_n, raw_n, Bw_n, Cw_n, yp_n, z_n = load_step(
                 position(c, k * T + i + 1, CHUNK, REV), L, dmask, u_ptr, u_rows, su_t, dt_ptr,
-                dt_rows, sdt_t, Bm_ptr, b * sB_b, sB_t, B_cols, Cm_ptr, b * sC_b, sC_t, C_cols,
-                wvalid, y_ptr, y_rows, sy_t, z_ptr, z_rows, sz_t, OUTPUT, ACCUM, LOAD_Z, PACK)
+                dt_rows, sdt_t, Bm_ptr, sB_t, B_cols, Cm_ptr, sC_t, C_cols, wvalid, y_ptr, y_rows,
+                sy_t, z_ptr, z_rows, sz_t, OUTPUT, ACCUM, LOAD_Z, PACK)
             # past the end delta is 0 (the state is unchanged) and nothing is stored. (t < L
             # as a vector: the interpreter mis-types a tensor mask & a scalar one.)
             m = dmask & (d * 0 + t < L)
@@ -148,6 +156,9 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
     d = (tl.program_id(0) % n_dblk) * BD + tl.arange(0, BD)
     dmask = d < DIM
     c = tl.program_id(1)
+    c_b = c             # stage 1 (NC - 1 programs per row) skips the reverse direction's chunk 0
+    if not OUTPUT:
+        c_b += 1
     if HAS_F:
         _forward_direction(u_f, dt_f, A_f, B_f, C_f, D_f, bias_f, end_f, sum_f, state_f,
                            su_bf, su_df, su_tf, sdt_bf, sdt_df, sdt_tf, sB_bf, sB_nf, sB_tf,
@@ -161,6 +172,6 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
         _forward_direction(u_b, dt_b, A_b, B_b, C_b, D_b, bias_b, end_b, sum_b, state_b,
                            su_bb, su_db, su_tb, sdt_bb, sdt_db, sdt_tb, sB_bb, sB_nb, sB_tb,
                            sC_bb, sC_nb, sC_tb, z_ptr, sz_b, sz_d, sz_t, y_ptr, sy_b, sy_d, sy_t,
-                           b, c, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
+                           b, c_b, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
                            True, OUTPUT, HAS_F, True, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS, SAVE,
                            NP, T, PACK_B)

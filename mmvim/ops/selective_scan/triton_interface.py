@@ -26,11 +26,13 @@ CONFIG_OVERRIDE = {}
 
 # T: tile length (shared: the backward reads the states the forward saved per tile);
 # BD_*: channels per program, one per lane (a multiple of 32 * WARPS_*); WARPS_*: warps per
-# program; WAVES: forward chunks are added until the grid holds WAVES programs per
-# multiprocessor; WAVES_B: the backward grid is at most WAVES_B waves of the programs a
-# multiprocessor holds at once. One-warp programs were the fastest on an H100
-# (docs/kernel_notes.md, v4 and backward v4).
-DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, WAVES=8, WAVES_B=2)
+# program; WAVES_F / WAVES_B: the forward / backward grid is at most that many waves of the
+# programs a multiprocessor holds at once (from the compiled kernel's registers); WAVES: where
+# that count is unknown (no compiled kernel, as under the interpreter), chunks are added until
+# the grid holds WAVES programs per multiprocessor. One-warp programs were the fastest on an
+# H100 (docs/kernel_notes.md, v4, backward v4 and session 5).
+DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, WAVES=8, WAVES_F=1,
+                      WAVES_B=2)
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,12 +42,12 @@ def _num_sms(device):
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
-def _chunking(batch, dim, length, bd, cfg, device, resident=None):
+def _chunking(batch, dim, length, bd, cfg, device, resident=None, waves=1):
     """(NC, CHUNK, TPC): chunks of CHUNK = TPC * T positions, enough to fill the GPU.
 
     Without ``resident``, chunks are added until the grid holds ``WAVES`` programs per
     multiprocessor; with it (the programs one multiprocessor holds at once), the grid is at
-    most ``WAVES_B`` waves of them (rounded down), so that a nearly empty extra wave does not
+    most ``waves`` waves of them (rounded down), so that a nearly empty extra wave does not
     double the time.
     """
     T = cfg['T']
@@ -54,7 +56,7 @@ def _chunking(batch, dim, length, bd, cfg, device, resident=None):
     if cfg.get('CHUNKS'):
         want = cfg['CHUNKS']
     elif resident:
-        want = cfg['WAVES_B'] * resident * _num_sms(device) // programs
+        want = waves * resident * _num_sms(device) // programs
     else:
         want = math.ceil(cfg['WAVES'] * _num_sms(device) / programs)
     tpc = triton.cdiv(tiles, min(max(want, 1), tiles))
@@ -99,15 +101,21 @@ def _new(like, dtype=None):
     return new_like(like, dtype, poison=POISON_OUTPUTS)
 
 
-def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, by_resident=False,
-            **extra):
+def _link(*shape, **kwargs):
+    """A chunk-link buffer (stage 1 writes what stage 2 reads), NaN-filled under POISON_OUTPUTS
+    so that an entry read before it is written shows up."""
+    return (torch.full(shape, float('nan'), **kwargs) if POISON_OUTPUTS
+            else torch.empty(shape, **kwargs))
+
+
+def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, waves, per_slot, head, **extra):
     """Launch ``kernel`` (stage 1 when the length is split into chunks, then stage 2).
 
     ``slots`` is [forward direction, reverse direction], each a tuple (u, delta, A, B, C, D,
     delta_bias) or None; ``per_slot(slot, i)`` gives that slot's extra (tensors, strides),
     passed after its chunk-link buffers and after the strides of u, delta, B, C respectively; an
-    absent slot reuses the other's tensors, which the kernel ignores. ``by_resident``: chunk by
-    the programs a multiprocessor holds (see :func:`_chunking`).
+    absent slot reuses the other's tensors, which the kernel ignores. On a GPU the grid is
+    ``waves`` waves of the programs a multiprocessor holds (see :func:`_chunking`).
     """
     u, A = next(s for s in slots if s is not None)[0:3:2]
     batch, dim, length = u.shape
@@ -133,22 +141,22 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_slot, head, b
         args = list(head)
         for inputs, tensors, strides in pieces:
             args += inputs
-            args += [torch.empty(batch, nc, np2, dim, **f32), torch.empty(batch, nc, dim, **f32)]
+            args += [_link(batch, nc, np2, dim, **f32), _link(batch, nc, dim, **f32)]
             args += tensors + strides
         sizes = (length, dim, A.shape[1], nc, chunk, tpc, triton.cdiv(length, T), scale,
                  A.stride(1))
         return (batch * triton.cdiv(dim, bd), nc), args + list(sizes)
 
     chunking = _chunking(batch, dim, length, bd, cfg, u.device)
-    if by_resident and u.device.type == 'cuda':
+    if u.device.type == 'cuda':
         tensors = [t for inputs, _, _ in pieces for t in inputs] + [
             t for t in head if isinstance(t, torch.Tensor)]
         resident = _resident_programs(kernel, dict(flags, OUTPUT=True), tensors,
                                       lambda: arguments(chunking))
-        chunking = _chunking(batch, dim, length, bd, cfg, u.device, resident)
+        chunking = _chunking(batch, dim, length, bd, cfg, u.device, resident, waves)
     grid, args = arguments(chunking)
-    if grid[1] > 1:
-        kernel[grid](*args, OUTPUT=False, **flags)
+    if grid[1] > 1:     # stage 1: each direction's last chunk needs no summary (kernel docs)
+        kernel[grid[0], grid[1] - 1](*args, OUTPUT=False, **flags)
     kernel[grid](*args, OUTPUT=True, **flags)
 
 
@@ -186,7 +194,7 @@ class _TritonScan(torch.autograd.Function):
         states = [_state_buffer(s, cfg['T']) if save and s is not None else None for s in slots]
         zz = z if z is not None else u
         _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'],
-                cfg['WARPS_F'],
+                cfg['WARPS_F'], cfg['WAVES_F'],
                 lambda slot, i: ([states[i] if states[i] is not None else u], []),
                 (y, zz, *y.stride(), *zz.stride()), SAVE=save,
                 PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
@@ -219,9 +227,9 @@ class _TritonScan(torch.autograd.Function):
         dz = _new(z) if z is not None else None
         zz, dzz = (z, dz) if z is not None else (dout, dout)
         _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'],
-                cfg['WARPS_B'], per_slot, (dzz, dout, zz, *dzz.stride(), *dout.stride(),
-                                           *zz.stride()),
-                by_resident=True, PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
+                cfg['WARPS_B'], cfg['WAVES_B'], per_slot,
+                (dzz, dout, zz, *dzz.stride(), *dout.stride(), *zz.stride()),
+                PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
         out = []
         for r in rev:
             slot = slots[int(r)]
