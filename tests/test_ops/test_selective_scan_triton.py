@@ -195,7 +195,7 @@ def test_backward_chunking_stays_within_waves(batch, dim, length, resident, chun
     cfg = dict(triton_interface.DEFAULT_CONFIG)
     device = torch.device('cpu')
     nc, chunk, tpc = triton_interface._chunking(batch, dim, length, cfg['BD_B'], cfg, device,
-                                                resident, cfg['WAVES_B'])
+                                                cfg['WAVES_B'] * resident)
     assert nc == chunks
     assert chunk == tpc * cfg['T'] and nc * chunk >= length > (nc - 1) * chunk
 

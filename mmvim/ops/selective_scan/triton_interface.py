@@ -26,13 +26,14 @@ CONFIG_OVERRIDE = {}
 
 # T: tile length (shared: the backward reads the states the forward saved per tile);
 # BD_*: channels per program, one per lane (a multiple of 32 * WARPS_*); WARPS_*: warps per
-# program; WAVES_F / WAVES_B: the forward / backward grid is at most that many waves of the
-# programs a multiprocessor holds at once (from the compiled kernel's registers); WAVES: where
-# that count is unknown (no compiled kernel, as under the interpreter), chunks are added until
-# the grid holds WAVES programs per multiprocessor. One-warp programs were the fastest on an
-# H100 (docs/kernel_notes.md, v4, backward v4 and session 5).
-DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, WAVES=8, WAVES_F=1,
-                      WAVES_B=2)
+# program. Chunks of the length are added until the grid holds, per multiprocessor, at most
+# PROGRAMS_F forward programs and no more than it holds at once (one wave), and at most WAVES_B
+# waves of backward programs (what a multiprocessor holds comes from the compiled kernel's
+# registers); where that is unknown (no compiled kernel, as under the interpreter), WAVES
+# programs. One-warp programs were the fastest on an H100 (docs/kernel_notes.md, v4, backward
+# v4 and session 5).
+DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=12, WAVES_B=2,
+                      WAVES=8)
 
 
 @functools.lru_cache(maxsize=None)
@@ -42,21 +43,20 @@ def _num_sms(device):
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
-def _chunking(batch, dim, length, bd, cfg, device, resident=None, waves=1):
+def _chunking(batch, dim, length, bd, cfg, device, per_sm=None):
     """(NC, CHUNK, TPC): chunks of CHUNK = TPC * T positions, enough to fill the GPU.
 
-    Without ``resident``, chunks are added until the grid holds ``WAVES`` programs per
-    multiprocessor; with it (the programs one multiprocessor holds at once), the grid is at
-    most ``waves`` waves of them (rounded down), so that a nearly empty extra wave does not
-    double the time.
+    With ``per_sm``, the grid holds at most that many programs per multiprocessor (rounded
+    down, so that a nearly empty extra wave does not double the time); without it (the
+    resident count unknown), chunks are added until it holds ``WAVES``.
     """
     T = cfg['T']
     tiles = triton.cdiv(length, T)
     programs = batch * triton.cdiv(dim, bd)
     if cfg.get('CHUNKS'):
         want = cfg['CHUNKS']
-    elif resident:
-        want = waves * resident * _num_sms(device) // programs
+    elif per_sm:
+        want = per_sm * _num_sms(device) // programs
     else:
         want = math.ceil(cfg['WAVES'] * _num_sms(device) / programs)
     tpc = triton.cdiv(tiles, min(max(want, 1), tiles))
@@ -108,14 +108,15 @@ def _link(*shape, **kwargs):
             else torch.empty(shape, **kwargs))
 
 
-def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, waves, per_slot, head, **extra):
+def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, per_slot, head, **extra):
     """Launch ``kernel`` (stage 1 when the length is split into chunks, then stage 2).
 
     ``slots`` is [forward direction, reverse direction], each a tuple (u, delta, A, B, C, D,
     delta_bias) or None; ``per_slot(slot, i)`` gives that slot's extra (tensors, strides),
     passed after its chunk-link buffers and after the strides of u, delta, B, C respectively; an
-    absent slot reuses the other's tensors, which the kernel ignores. On a GPU the grid is
-    ``waves`` waves of the programs a multiprocessor holds (see :func:`_chunking`).
+    absent slot reuses the other's tensors, which the kernel ignores. ``per_sm(resident)``:
+    programs per multiprocessor to chunk for, given how many it holds at once (see
+    :func:`_chunking`).
     """
     u, A = next(s for s in slots if s is not None)[0:3:2]
     batch, dim, length = u.shape
@@ -153,7 +154,8 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, waves, per_slot, 
             t for t in head if isinstance(t, torch.Tensor)]
         resident = _resident_programs(kernel, dict(flags, OUTPUT=True), tensors,
                                       lambda: arguments(chunking))
-        chunking = _chunking(batch, dim, length, bd, cfg, u.device, resident, waves)
+        if resident:
+            chunking = _chunking(batch, dim, length, bd, cfg, u.device, per_sm(resident))
     grid, args = arguments(chunking)
     if grid[1] > 1:     # stage 1: each direction's last chunk needs no summary (kernel docs)
         kernel[grid[0], grid[1] - 1](*args, OUTPUT=False, **flags)
@@ -194,7 +196,7 @@ class _TritonScan(torch.autograd.Function):
         states = [_state_buffer(s, cfg['T']) if save and s is not None else None for s in slots]
         zz = z if z is not None else u
         _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'],
-                cfg['WARPS_F'], cfg['WAVES_F'],
+                cfg['WARPS_F'], lambda resident: min(cfg['PROGRAMS_F'], resident),
                 lambda slot, i: ([states[i] if states[i] is not None else u], []),
                 (y, zz, *y.stride(), *zz.stride()), SAVE=save,
                 PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
@@ -227,7 +229,7 @@ class _TritonScan(torch.autograd.Function):
         dz = _new(z) if z is not None else None
         zz, dzz = (z, dz) if z is not None else (dout, dout)
         _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'],
-                cfg['WARPS_B'], cfg['WAVES_B'], per_slot,
+                cfg['WARPS_B'], lambda resident: cfg['WAVES_B'] * resident, per_slot,
                 (dzz, dout, zz, *dzz.stride(), *dout.stride(), *zz.stride()),
                 PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
         out = []
