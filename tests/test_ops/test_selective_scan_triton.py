@@ -7,6 +7,7 @@ run, and outputs are poisoned with NaN first so an element no kernel writes fail
 """
 import pytest
 import torch
+import triton
 
 from mmvim.ops.selective_scan import bidirectional_selective_scan, selective_scan
 from mmvim.ops.selective_scan import triton_interface
@@ -198,6 +199,21 @@ def test_backward_chunking_stays_within_waves(batch, dim, length, resident, chun
                                                 cfg['WAVES_B'] * resident)
     assert nc == chunks
     assert chunk == tpc * cfg['T'] and nc * chunk >= length > (nc - 1) * chunk
+
+
+@pytest.mark.parametrize('length,min_tiles,chunks', [
+    (1025, 1, 52),      # 1 program, 64 slots: 257 tiles in chunks of 5
+    (1025, 8, 33),      # at least 8 tiles a chunk
+    (20, 8, 1)])        # 5 tiles: one chunk
+def test_chunks_keep_min_tiles(length, min_tiles, chunks):
+    """Chunks of at least ``min_tiles`` tiles (the forward's MIN_TILES_F), even where more
+    chunks would fit on the GPU."""
+    cfg = dict(triton_interface.DEFAULT_CONFIG)
+    nc, chunk, tpc = triton_interface._chunking(1, 32, length, 32, cfg, torch.device('cpu'), 16,
+                                                min_tiles)
+    assert nc == chunks
+    assert tpc >= min(min_tiles, triton.cdiv(length, cfg['T']))
+    assert nc * chunk >= length > (nc - 1) * chunk
 
 
 def test_forward_and_backward_chunked_differently_interpreter(monkeypatch):

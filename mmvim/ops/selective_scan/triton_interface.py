@@ -30,10 +30,11 @@ CONFIG_OVERRIDE = {}
 # PROGRAMS_F forward programs and no more than it holds at once (one wave), and at most WAVES_B
 # waves of backward programs (what a multiprocessor holds comes from the compiled kernel's
 # registers); where that is unknown (no compiled kernel, as under the interpreter), WAVES
-# programs. One-warp programs were the fastest on an H100 (docs/kernel_notes.md, v4, backward
-# v4 and session 5).
+# programs. Forward chunks keep at least MIN_TILES_F tiles: each chunk folds all earlier ones,
+# which outweighs a short chunk's own work. One-warp programs were the fastest on an H100
+# (docs/kernel_notes.md, v4, backward v4 and session 5).
 DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=12, WAVES_B=2,
-                      WAVES=8)
+                      WAVES=8, MIN_TILES_F=6)
 
 
 @functools.lru_cache(maxsize=None)
@@ -43,12 +44,13 @@ def _num_sms(device):
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
-def _chunking(batch, dim, length, bd, cfg, device, per_sm=None):
+def _chunking(batch, dim, length, bd, cfg, device, per_sm=None, min_tiles=1):
     """(NC, CHUNK, TPC): chunks of CHUNK = TPC * T positions, enough to fill the GPU.
 
     With ``per_sm``, the grid holds at most that many programs per multiprocessor (rounded
-    down, so that a nearly empty extra wave does not double the time); without it (the
-    resident count unknown), chunks are added until it holds ``WAVES``.
+    down, so that a nearly empty extra wave does not double the time) and chunks have at least
+    ``min_tiles`` tiles; without it (the resident count unknown), chunks are added until it
+    holds ``WAVES``.
     """
     T = cfg['T']
     tiles = triton.cdiv(length, T)
@@ -60,6 +62,8 @@ def _chunking(batch, dim, length, bd, cfg, device, per_sm=None):
     else:
         want = math.ceil(cfg['WAVES'] * _num_sms(device) / programs)
     tpc = triton.cdiv(tiles, min(max(want, 1), tiles))
+    if per_sm and not cfg.get('CHUNKS'):
+        tpc = max(tpc, min(min_tiles, tiles))
     return triton.cdiv(tiles, tpc), tpc * T, tpc
 
 
@@ -108,15 +112,16 @@ def _link(*shape, **kwargs):
             else torch.empty(shape, **kwargs))
 
 
-def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, per_slot, head, **extra):
+def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles, per_slot, head,
+            **extra):
     """Launch ``kernel`` (stage 1 when the length is split into chunks, then stage 2).
 
     ``slots`` is [forward direction, reverse direction], each a tuple (u, delta, A, B, C, D,
     delta_bias) or None; ``per_slot(slot, i)`` gives that slot's extra (tensors, strides),
     passed after its chunk-link buffers and after the strides of u, delta, B, C respectively; an
     absent slot reuses the other's tensors, which the kernel ignores. ``per_sm(resident)``:
-    programs per multiprocessor to chunk for, given how many it holds at once (see
-    :func:`_chunking`).
+    programs per multiprocessor to chunk for, given how many it holds at once, in chunks of at
+    least ``min_tiles`` tiles (see :func:`_chunking`).
     """
     u, A = next(s for s in slots if s is not None)[0:3:2]
     batch, dim, length = u.shape
@@ -155,7 +160,8 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, per_slot,
         resident = _resident_programs(kernel, dict(flags, OUTPUT=True), tensors,
                                       lambda: arguments(chunking))
         if resident:
-            chunking = _chunking(batch, dim, length, bd, cfg, u.device, per_sm(resident))
+            chunking = _chunking(batch, dim, length, bd, cfg, u.device, per_sm(resident),
+                                 min_tiles)
     grid, args = arguments(chunking)
     if grid[1] > 1:     # stage 1: each direction's last chunk needs no summary (kernel docs)
         kernel[grid[0], grid[1] - 1](*args, OUTPUT=False, **flags)
@@ -197,6 +203,7 @@ class _TritonScan(torch.autograd.Function):
         zz = z if z is not None else u
         _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'],
                 cfg['WARPS_F'], lambda resident: min(cfg['PROGRAMS_F'], resident),
+                cfg['MIN_TILES_F'],
                 lambda slot, i: ([states[i] if states[i] is not None else u], []),
                 (y, zz, *y.stride(), *zz.stride()), SAVE=save,
                 PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
@@ -229,7 +236,7 @@ class _TritonScan(torch.autograd.Function):
         dz = _new(z) if z is not None else None
         zz, dzz = (z, dz) if z is not None else (dout, dout)
         _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'],
-                cfg['WARPS_B'], lambda resident: cfg['WAVES_B'] * resident, per_slot,
+                cfg['WARPS_B'], lambda resident: cfg['WAVES_B'] * resident, 1, per_slot,
                 (dzz, dout, zz, *dzz.stride(), *dout.stride(), *zz.stride()),
                 PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
         out = []
