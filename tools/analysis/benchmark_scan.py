@@ -10,7 +10,8 @@ kernels' device times under torch.profiler, which the host's launch overhead doe
 Prints a table, writes JSON (--out) and, when matplotlib imports, a bar plot (GPU times).
 
     python tools/analysis/benchmark_scan.py --out work_dirs/scan_bench.json
-    python tools/analysis/benchmark_scan.py --config '{"PROGRAMS_F": 10}' --skip-reference --layout vim
+    python tools/analysis/benchmark_scan.py --config '{"PROGRAMS_F": 10}' --skip-reference \\
+        --layout vim
 """
 import argparse
 import itertools

@@ -16,8 +16,9 @@ Nothing of size (batch, dim, dstate, length) is stored. With NC > 1 a first laun
 (``OUTPUT=False``, grid (.., NC - 1)) writes each chunk's local adjoint at its first position and
 the sum of the delta values linking it to the next chunk, for every chunk but the one no other
 chunk folds (the first in t order for the forward direction, the last for the reverse one).
-dB and dC are summed over the program's channels (across lanes: the kernel's one cross-lane reduction) and over programs with float32 atomics, as
-are dA, dD and d(delta_bias) over batch and chunks.
+dB and dC are summed over the program's channels (across lanes: the kernel's one cross-lane
+reduction) and over programs with float32 atomics, as are dA, dD and d(delta_bias) over batch
+and chunks.
 
 For two directions the forward one runs first and stores its y_f + D u into dz; the reverse one
 adds its own and writes dz = dout * y * silu'(z) * SCALE.

@@ -30,8 +30,9 @@ CONFIG_OVERRIDE = {}
 # PROGRAMS_F forward programs and no more than it holds at once (one wave), and at most WAVES_B
 # waves of backward programs (what a multiprocessor holds comes from the compiled kernel's
 # registers); where that is unknown (no compiled kernel, as under the interpreter), WAVES
-# programs. Forward chunks keep at least MIN_TILES_F tiles: each chunk folds all earlier ones,
-# which outweighs a short chunk's own work. One-warp programs were the fastest on an H100
+# programs. With the resident count known and no CHUNKS override, forward chunks keep at least
+# MIN_TILES_F tiles (the last may be shorter): each chunk folds all earlier ones, which outweighs
+# a short chunk's own work. One-warp programs were the fastest on an H100
 # (docs/kernel_notes.md, v4, backward v4 and session 5).
 DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=12, WAVES_B=2,
                       WAVES=8, MIN_TILES_F=6)
