@@ -185,6 +185,21 @@ def test_single_direction_cuda(dtype, reverse):
     _single(2, 200, 1025, 16, dtype, 'cuda', reverse)
 
 
+@pytest.mark.parametrize('batch,dim,length', [(0, 5, 7), (2, 5, 0), (2, 0, 7)])
+def test_empty_inputs_interpreter(batch, dim, length):
+    """No batch entries, channels or positions: an empty output and zero gradients for A, D
+    and delta_bias (no launch, no division by an empty grid)."""
+    xf, xb = (scan_inputs(batch, dim, length, 3) for _ in range(2))
+    inputs = {**{k + '_f': xf[k] for k in ORDER}, **{k + '_b': xb[k] for k in ORDER},
+              'z': xf['z']}
+    out = bidirectional_selective_scan(**inputs, backend='triton')
+    assert out.shape == (batch, dim, length)
+    out.sum().backward()
+    for name, x in inputs.items():
+        assert x.grad is not None and x.grad.shape == x.shape, name
+        assert not x.grad.isnan().any() and (x.grad == 0).all(), name
+
+
 @pytest.mark.parametrize('batch,dim,length,resident,chunks', [
     (1, 96, 1000, 1, 2),     # 3 programs, 8 slots: 2 chunks (3 would need a third wave)
     (1, 64, 1000, 8, 32),    # 2 programs, 64 slots

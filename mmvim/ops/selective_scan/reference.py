@@ -44,7 +44,7 @@ def selective_scan_ref(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta
         inp = (delta[:, :, t] * u[:, :, t])[:, :, None] * B[:, None, :, t]
         state = decay * state + inp
         ys.append(torch.einsum('bdn,bn->bd', state, C[:, :, t]))
-    y = torch.stack(ys, dim=-1)
+    y = torch.stack(ys, dim=-1) if ys else u.new_zeros(batch, dim, 0)
     if D is not None:
         y = y + D.to(compute_dtype)[:, None] * u
     if z is not None:

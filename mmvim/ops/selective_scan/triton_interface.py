@@ -154,6 +154,8 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles
                  A.stride(1))
         return (batch * triton.cdiv(dim, bd), nc), args + list(sizes)
 
+    if u.numel() == 0:      # nothing to compute: outputs are empty, gradient sums stay zero
+        return
     chunking = _chunking(batch, dim, length, bd, cfg, u.device)
     if u.device.type == 'cuda':
         tensors = [t for inputs, _, _ in pieces for t in inputs] + [
