@@ -156,16 +156,15 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles
 
     if u.numel() == 0:      # nothing to compute: outputs are empty, gradient sums stay zero
         return
-    chunking = _chunking(batch, dim, length, bd, cfg, u.device)
+    resident = None
     if u.device.type == 'cuda':
         tensors = [t for inputs, _, _ in pieces for t in inputs] + [
             t for t in head if isinstance(t, torch.Tensor)]
-        resident = _resident_programs(kernel, dict(flags, OUTPUT=True), tensors,
-                                      lambda: arguments(chunking))
-        if resident:
-            chunking = _chunking(batch, dim, length, bd, cfg, u.device, per_sm(resident),
-                                 min_tiles)
-    grid, args = arguments(chunking)
+        resident = _resident_programs(
+            kernel, dict(flags, OUTPUT=True), tensors,
+            lambda: arguments(_chunking(batch, dim, length, bd, cfg, u.device)))
+    grid, args = arguments(_chunking(batch, dim, length, bd, cfg, u.device,
+                                     per_sm(resident) if resident else None, min_tiles))
     if grid[1] > 1:     # stage 1: each direction's last chunk needs no summary (kernel docs)
         kernel[grid[0], grid[1] - 1](*args, OUTPUT=False, **flags)
     kernel[grid](*args, OUTPUT=True, **flags)
