@@ -28,3 +28,11 @@ def isolated_default_scope():
     yield
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(before)
+
+
+@pytest.fixture(autouse=True)
+def verify_cached_launches(monkeypatch):
+    """On a GPU, every cached Triton launch (mmvim.ops.launcher) also asks Triton which compiled
+    kernel its arguments select and fails the test if the cache's key picked another one."""
+    from mmvim.ops import launcher
+    monkeypatch.setattr(launcher, 'VERIFY', True)

@@ -8,6 +8,7 @@ Backends (``backend=``):
 import torch
 
 from ..backend import resolve_backend
+from ..launcher import alignment_key, launch
 from .reference import add_rms_norm_ref
 
 BACKENDS = ('triton', 'torch')
@@ -41,8 +42,8 @@ class _TritonAddRMSNorm(torch.autograd.Function):
         rout = _empty(h.shape[0], dim, residual_dtype, hidden.device)
         out = _empty(h.shape[0], dim, out_dtype, hidden.device)
         block = triton.next_power_of_2(dim)
-        add_rms_norm_forward_kernel[(triton.cdiv(h.shape[0], BLOCK_ROWS), )](
-            h, r, weight, out, rout, h.stride(0), r.stride(0), out.stride(0), rout.stride(0),
+        launch(add_rms_norm_forward_kernel, alignment_key(h, r, weight, out, rout),
+            (triton.cdiv(h.shape[0], BLOCK_ROWS), ), h, r, weight, out, rout, h.stride(0), r.stride(0), out.stride(0), rout.stride(0),
             h.shape[0], dim, eps, HAS_RES=residual is not None, BM=BLOCK_ROWS, BD=block)
         ctx.save_for_backward(rout, weight)
         ctx.eps = eps
@@ -63,7 +64,8 @@ class _TritonAddRMSNorm(torch.autograd.Function):
         dh = _empty(rows, dim, hidden_dtype, dout.device)
         dr = _empty(rows, dim, residual_dtype, dout.device) if residual_dtype else dh
         dw = torch.empty(grid, dim, dtype=torch.float32, device=dout.device)
-        add_rms_norm_backward_kernel[(grid, )](
+        launch(add_rms_norm_backward_kernel,
+            alignment_key(dout, drout, rout, weight, dh, dr, dw), (grid, ),
             dout, drout if drout is not None else dout, rout, weight, dh, dr, dw, dout.stride(0),
             drout.stride(0) if drout is not None else 0, rout.stride(0), dh.stride(0),
             dr.stride(0), rows, dim, ctx.eps, HAS_DROUT=drout is not None,

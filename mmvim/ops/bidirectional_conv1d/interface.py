@@ -9,6 +9,7 @@ Backends (``backend=``):
 import torch
 
 from ..backend import resolve_backend
+from ..launcher import alignment_key, launch
 from ..layout import new_like
 from .reference import bidirectional_conv1d_silu_ref
 
@@ -68,10 +69,9 @@ class _TritonBidirectionalConv(torch.autograd.Function):
         wf, bias_f, wb, bias_b = _kernel_params(weight_f, bias_f, weight_b, bias_b)
         y_f, y_b = new_like(x, poison=POISON_OUTPUTS), new_like(x, poison=POISON_OUTPUTS)
         grid, sizes = _launch_args(x)
-        conv_forward_kernel[grid](x, wf, bias_f if has_bias else wf, wb,
-                                  bias_b if has_bias else wb, y_f, y_b, *x.stride(),
-                                  *y_f.stride(), *sizes, K=wf.shape[1], HAS_BIAS=has_bias,
-                                  **BLOCK)
+        launch(conv_forward_kernel, alignment_key(x, wf, bias_f, wb, bias_b, y_f, y_b), grid,
+               x, wf, bias_f if has_bias else wf, wb, bias_b if has_bias else wb, y_f, y_b,
+               *x.stride(), *y_f.stride(), *sizes, K=wf.shape[1], HAS_BIAS=has_bias, **BLOCK)
         ctx.save_for_backward(x, weight_f, bias_f, weight_b, bias_b)
         return y_f, y_b
 
@@ -86,10 +86,11 @@ class _TritonBidirectionalConv(torch.autograd.Function):
         dbf, dbb = torch.zeros(x.shape[1], **f32), torch.zeros(x.shape[1], **f32)
         dx = new_like(x, poison=POISON_OUTPUTS)
         grid, sizes = _launch_args(x)
-        conv_backward_kernel[grid](x, wf, bias_f if has_bias else wf, wb,
-                                   bias_b if has_bias else wb, dy_f, dy_b, dx, dwf, dbf, dwb, dbb,
-                                   *x.stride(), *dy_f.stride(), *dy_b.stride(), *dx.stride(),
-                                   *sizes, K=wf.shape[1], HAS_BIAS=has_bias, **BLOCK)
+        launch(conv_backward_kernel,
+               alignment_key(x, wf, bias_f, wb, bias_b, dy_f, dy_b, dx, dwf, dbf, dwb, dbb), grid,
+               x, wf, bias_f if has_bias else wf, wb, bias_b if has_bias else wb, dy_f, dy_b, dx,
+               dwf, dbf, dwb, dbb, *x.stride(), *dy_f.stride(), *dy_b.stride(), *dx.stride(),
+               *sizes, K=wf.shape[1], HAS_BIAS=has_bias, **BLOCK)
         bias_grads = ((dbf.to(bias_f.dtype), dbb.to(bias_b.dtype)) if has_bias
                       else (None, None))
         return (dx, dwf.view_as(weight_f).to(weight_f.dtype), bias_grads[0],

@@ -15,6 +15,7 @@ import math
 import torch
 import triton
 
+from ..launcher import alignment_key, launch
 from ..layout import new_like
 from .triton_backward import scan_backward_kernel
 from .triton_forward import scan_forward_kernel
@@ -54,18 +55,18 @@ def _chunking(batch, dim, length, bd, cfg, device, per_sm=None, min_tiles=1):
     holds ``WAVES``.
     """
     T = cfg['T']
-    tiles = triton.cdiv(length, T)
-    programs = batch * triton.cdiv(dim, bd)
+    tiles = _cdiv(length, T)
+    programs = batch * _cdiv(dim, bd)
     if cfg.get('CHUNKS'):
         want = cfg['CHUNKS']
     elif per_sm:
         want = per_sm * _num_sms(device) // programs
     else:
         want = math.ceil(cfg['WAVES'] * _num_sms(device) / programs)
-    tpc = triton.cdiv(tiles, min(max(want, 1), tiles))
+    tpc = _cdiv(tiles, min(max(want, 1), tiles))
     if per_sm and not cfg.get('CHUNKS'):
         tpc = max(tpc, min(min_tiles, tiles))
-    return triton.cdiv(tiles, tpc), tpc * T, tpc
+    return _cdiv(tiles, tpc), tpc * T, tpc
 
 
 _RESIDENT = {}
@@ -106,68 +107,129 @@ def _new(like, dtype=None):
     return new_like(like, dtype, poison=POISON_OUTPUTS)
 
 
-def _link(*shape, **kwargs):
-    """A chunk-link buffer (stage 1 writes what stage 2 reads), NaN-filled under POISON_OUTPUTS
-    so that an entry read before it is written shows up."""
-    return (torch.full(shape, float('nan'), **kwargs) if POISON_OUTPUTS
-            else torch.empty(shape, **kwargs))
+def _flat_views(flat, shapes):
+    """Consecutive contiguous views of the 1-D ``flat`` with the given shapes, each starting on
+    a 16-byte boundary (4 float32 elements), as Triton's alignment specialisation expects."""
+    views, offset = [], 0
+    for shape in shapes:
+        strides = [1]
+        for size in reversed(shape[1:]):
+            strides.insert(0, strides[0] * size)
+        views.append(flat.as_strided(shape, strides, offset))
+        offset += -(-math.prod(shape) // 4) * 4
+    return views
 
 
-def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles, per_slot, head,
-            **extra):
-    """Launch ``kernel`` (stage 1 when the length is split into chunks, then stage 2).
+def _flat_size(shapes):
+    return sum(-(-math.prod(shape) // 4) * 4 for shape in shapes)
 
-    ``slots`` is [forward direction, reverse direction], each a tuple (u, delta, A, B, C, D,
-    delta_bias) or None; ``per_slot(slot, i)`` gives that slot's extra (tensors, strides),
-    passed after its chunk-link buffers and after the strides of u, delta, B, C respectively; an
-    absent slot reuses the other's tensors, which the kernel ignores. ``per_sm(resident)``:
-    programs per multiprocessor to chunk for, given how many it holds at once, in chunks of at
-    least ``min_tiles`` tiles (see :func:`_chunking`).
+
+class _Plan:
+    """What a launch derives from its inputs' shapes, strides, dtypes and alignment (cached per
+    :func:`mmvim.ops.launcher.alignment_key`): flags, chunking, grid, and the stride and size
+    arguments. Per present direction, stage 1 writes and stage 2 reads two chunk-link buffers,
+    (batch, NC, NP, dim) and (batch, NC, dim) float32."""
+
+    def __init__(self, kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles,
+                 slot_tensors, stride_tensors, head, extra):
+        u, A = next(s for s in slots if s is not None)[0:3:2]
+        _check_spans(z, slots)
+        batch, dim, length = u.shape
+        present = [s is not None for s in slots]
+        self.np2 = triton.next_power_of_2(A.shape[1])
+        ref = slots[present.index(True)]
+        self.flags = dict(HAS_F=present[0], HAS_B=present[1], HAS_Z=z is not None,
+                          HAS_D=ref[5] is not None, HAS_BIAS=ref[6] is not None,
+                          SOFTPLUS=softplus, BD=bd, NP=self.np2, T=cfg['T'], num_warps=warps,
+                          PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]), **extra)
+        self.strides = []
+        for i in range(2):
+            slot = slots[i] if present[i] else slots[1 - i]
+            self.strides.append([st for t in (slot[0], slot[1], slot[3], slot[4],
+                                              *stride_tensors(i)) for st in t.stride()])
+        self.head_strides = [st for t in head[1] for st in t.stride()]
+        self.rows = batch * _cdiv(dim, bd)
+        self.directions = sum(present)
+        self.scale = scale
+        sizes = (batch, dim, length, A.shape[1])
+        resident = None
+        if u.device.type == 'cuda':
+            def build():
+                self._chunk(*sizes, *_chunking(batch, dim, length, bd, cfg, u.device))
+                return (self.rows, self.nc), self.arguments(slots, slot_tensors, head[0])
+            tensors = [t for s in slots if s is not None for t in s if t is not None]
+            resident = _resident_programs(kernel, dict(self.flags, OUTPUT=True),
+                                          tensors + ([z] if z is not None else []), build)
+        self._chunk(*sizes, *_chunking(batch, dim, length, bd, cfg, u.device,
+                                       per_sm(resident) if resident else None, min_tiles))
+
+    def _chunk(self, batch, dim, length, dstate, nc, chunk, tpc):
+        self.nc = nc
+        self.link_shapes = [(batch, nc, self.np2, dim), (batch, nc, dim)] * self.directions
+        self.sizes = [length, dim, dstate, nc, chunk, tpc, _cdiv(length, self.flags['T']),
+                      self.scale, 1]       # the last: A's state stride (A is contiguous)
+
+    def arguments(self, slots, slot_tensors, head_tensors):
+        """The kernel's positional arguments: ``head_tensors`` and their strides, then per
+        direction its inputs (an absent direction repeats the other's, which the kernel ignores),
+        chunk links, ``slot_tensors[i]`` and strides, then the sizes."""
+        u = next(s for s in slots if s is not None)[0]
+        links = _flat_views(_new_flat(_flat_size(self.link_shapes), u.device, POISON_OUTPUTS),
+                            self.link_shapes)
+        args = [*head_tensors, *self.head_strides]
+        for i in range(2):
+            inputs = slots[i] if slots[i] is not None else slots[1 - i]
+            args += [t if t is not None else u for t in inputs]
+            args += links[2 * i:2 * i + 2] if self.directions == 2 else links
+            args += slot_tensors[i] + self.strides[i]
+        return args + self.sizes
+
+    def run(self, kernel, key, args):
+        """Stage 1 when the length is split into chunks (each direction's last chunk needs no
+        summary: kernel docs), then stage 2."""
+        if self.nc > 1:
+            launch(kernel, key, (self.rows, self.nc - 1), *args, OUTPUT=False, **self.flags)
+        launch(kernel, key, (self.rows, self.nc), *args, OUTPUT=True, **self.flags)
+
+
+_PLANS = {}
+
+
+def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles, slot_tensors,
+            stride_tensors, head, **extra):
+    """Launch ``kernel`` (through :func:`mmvim.ops.launcher.launch`) on ``slots``
+    ([forward direction, reverse direction], each (u, delta, A, B, C, D, delta_bias) or None).
+
+    ``slot_tensors[i]``: direction i's extra tensors, passed after its chunk links;
+    ``stride_tensors(i)``: the tensors whose strides follow those of its u, delta, B, C;
+    ``head``: (tensors, the tensors whose strides follow them), first in the argument list.
+    ``per_sm(resident)``: programs per multiprocessor to chunk for, given how many it holds at
+    once, in chunks of at least ``min_tiles`` tiles (see :func:`_chunking`).
     """
-    u, A = next(s for s in slots if s is not None)[0:3:2]
-    batch, dim, length = u.shape
-    present = [s is not None for s in slots]
-    T = cfg['T']
-    np2 = triton.next_power_of_2(A.shape[1])
-    f32 = dict(dtype=torch.float32, device=u.device)
-    pieces = []
-    for i in range(2):
-        slot = slots[i] if present[i] else slots[1 - i]
-        tensors, strides = per_slot(slot, i)
-        strides = [st for t in (slot[0], slot[1], slot[3], slot[4]) for st in t.stride()] + strides
-        pieces.append(([t if t is not None else u for t in slot], tensors, strides))
-    ref = slots[present.index(True)]
-    flags = dict(HAS_F=present[0], HAS_B=present[1], HAS_Z=z is not None,
-                 HAS_D=ref[5] is not None, HAS_BIAS=ref[6] is not None, SOFTPLUS=softplus,
-                 BD=bd, NP=np2, T=T, num_warps=warps, **extra)
-
-    def arguments(chunking):
-        """Grid and kernel arguments for a (NC, CHUNK, TPC) chunking (the chunk-link buffers
-        depend on it)."""
-        nc, chunk, tpc = chunking
-        args = list(head)
-        for inputs, tensors, strides in pieces:
-            args += inputs
-            args += [_link(batch, nc, np2, dim, **f32), _link(batch, nc, dim, **f32)]
-            args += tensors + strides
-        sizes = (length, dim, A.shape[1], nc, chunk, tpc, triton.cdiv(length, T), scale,
-                 A.stride(1))
-        return (batch * triton.cdiv(dim, bd), nc), args + list(sizes)
-
+    u = next(s for s in slots if s is not None)[0]
     if u.numel() == 0:      # nothing to compute: outputs are empty, gradient sums stay zero
         return
-    resident = None
-    if u.device.type == 'cuda':
-        tensors = [t for inputs, _, _ in pieces for t in inputs] + [
-            t for t in head if isinstance(t, torch.Tensor)]
-        resident = _resident_programs(
-            kernel, dict(flags, OUTPUT=True), tensors,
-            lambda: arguments(_chunking(batch, dim, length, bd, cfg, u.device)))
-    grid, args = arguments(_chunking(batch, dim, length, bd, cfg, u.device,
-                                     per_sm(resident) if resident else None, min_tiles))
-    if grid[1] > 1:     # stage 1: each direction's last chunk needs no summary (kernel docs)
-        kernel[grid[0], grid[1] - 1](*args, OUTPUT=False, **flags)
-    kernel[grid](*args, OUTPUT=True, **flags)
+    key = (kernel, softplus, scale, tuple(cfg.items()), tuple(extra.items()),
+           tuple(s is not None for s in slots),
+           alignment_key(z, *head[1], *[t for s in slots if s is not None for t in s]))
+    # (the plan's flags and chunking follow from the key; CachedLaunch adds the flags to it)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _Plan(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm,
+                                   min_tiles, slot_tensors, stride_tensors, head, extra)
+    plan.run(kernel, key, plan.arguments(slots, slot_tensors, head[0]))
+
+
+def _new_flat(size, device, poison):
+    """Uninitialised 1-D float32 buffer (NaN-filled if ``poison``, so that an entry read before
+    it is written shows up)."""
+    if poison:
+        return torch.full((size, ), float('nan'), dtype=torch.float32, device=device)
+    return torch.empty(size, dtype=torch.float32, device=device)
+
+
+def _cdiv(a, b):
+    return -(-a // b)
 
 
 def _pack(slot):
@@ -184,8 +246,9 @@ def _pack(slot):
 def _state_buffer(slot, T):
     """(batch, ceil(length / T), NP, dim) float32: the state entering each tile."""
     batch, dim, length = slot[0].shape
-    return torch.empty(batch, triton.cdiv(length, T), triton.next_power_of_2(slot[2].shape[1]),
-                       dim, dtype=torch.float32, device=slot[0].device)
+    np2 = 1 << (slot[2].shape[1] - 1).bit_length()      # dstate padded to a power of two
+    return torch.empty(batch, _cdiv(length, T), np2, dim, dtype=torch.float32,
+                       device=slot[0].device)
 
 
 class _TritonScan(torch.autograd.Function):
@@ -201,16 +264,13 @@ class _TritonScan(torch.autograd.Function):
         save = any(ctx.needs_input_grad)
         u = tensors[0]
         y = _new(z if z is not None else u, u.dtype)
-        states = [_state_buffer(s, cfg['T']) if save and s is not None else None for s in slots]
+        states = [_state_buffer(s, cfg['T']) if save and s is not None else u for s in slots]
         zz = z if z is not None else u
-        _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'],
-                cfg['WARPS_F'], lambda resident: min(cfg['PROGRAMS_F'], resident),
-                cfg['MIN_TILES_F'],
-                lambda slot, i: ([states[i] if states[i] is not None else u], []),
-                (y, zz, *y.stride(), *zz.stride()), SAVE=save,
-                PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
+        _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'], cfg['WARPS_F'],
+                lambda resident: min(cfg['PROGRAMS_F'], resident), cfg['MIN_TILES_F'],
+                [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), SAVE=save)
         if save:
-            ctx.save_for_backward(z, *tensors, *[s for s in states if s is not None])
+            ctx.save_for_backward(z, *tensors, *[s for s in states if s is not u])
             ctx.config = (rev, softplus, scale, cfg)
         return y
 
@@ -221,26 +281,35 @@ class _TritonScan(torch.autograd.Function):
             dout = dout.contiguous()
         z, *saved = ctx.saved_tensors
         tensors, kept = saved[:7 * len(rev)], list(saved[7 * len(rev):])
-        slots, states, grads = [None, None], [None, None], [None, None]
+        slots, states, grads = [None, None], [dout, dout], [None, None]
         for i, r in enumerate(rev):
             slots[int(r)] = tensors[7 * i:7 * i + 7]
         for i in range(2):
-            states[i] = kept.pop(0) if slots[i] is not None else None
-        f32 = dict(dtype=torch.float32, device=dout.device)
-
-        def per_slot(slot, i):
-            grads[i] = (_new(slot[0]), _new(slot[1]), torch.zeros(slot[2].shape, **f32),
-                        torch.zeros(slot[3].shape, **f32), torch.zeros(slot[4].shape, **f32),
-                        torch.zeros(slot[0].shape[1], **f32), torch.zeros(slot[0].shape[1], **f32))
-            return ([states[i] if states[i] is not None else dout, *grads[i]],
-                    [*grads[i][0].stride(), *grads[i][1].stride()])
-
+            if slots[i] is not None:
+                states[i] = kept.pop(0)
+        # every float32 sum (dA, dB, dC, dD, d(delta_bias)) of both directions: one zeroed buffer
+        present = [s for s in slots if s is not None]
+        u = present[0][0]
+        batch, dim, length = u.shape
+        dstate = present[0][2].shape[1]
+        sums = [(dim, dstate), (batch, dstate, length), (batch, dstate, length), (dim, ),
+                (dim, )]
+        flat = torch.zeros(_flat_size(sums * len(present)), dtype=torch.float32,
+                           device=dout.device)
+        views = _flat_views(flat, sums * len(present))
+        for i in range(2):
+            if slots[i] is not None:
+                dA, dB, dC, dD, dbias = views[:5]
+                views = views[5:]
+                grads[i] = (_new(slots[i][0]), _new(slots[i][1]), dA, dB, dC, dD, dbias)
         dz = _new(z) if z is not None else None
         zz, dzz = (z, dz) if z is not None else (dout, dout)
-        _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'],
-                cfg['WARPS_B'], lambda resident: cfg['WAVES_B'] * resident, 1, per_slot,
-                (dzz, dout, zz, *dzz.stride(), *dout.stride(), *zz.stride()),
-                PACK_F=_pack(slots[0]), PACK_B=_pack(slots[1]))
+        slot_tensors = [[states[i], *(grads[i] if grads[i] is not None
+                                      else grads[1 - i])] for i in range(2)]
+        _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'], cfg['WARPS_B'],
+                lambda resident: cfg['WAVES_B'] * resident, 1, slot_tensors,
+                lambda i: (grads[i] if grads[i] is not None else grads[1 - i])[:2],
+                ([dzz, dout, zz], [dzz, dout, zz]))
         out = []
         for r in rev:
             slot = slots[int(r)]
@@ -254,27 +323,29 @@ def _entry_span(t):
     return sum((size - 1) * stride for size, stride in zip(t.shape[1:], t.stride()[1:]))
 
 
-# z, then each direction's (u, delta, A, B, C, D, delta_bias), as _prepare takes them
-_ARGUMENT_NAMES = ['z'] + [f'{name} (direction {i // 7})' for i, name in
-                           enumerate(('u', 'delta', 'A', 'B', 'C', 'D', 'delta_bias') * 2)]
-
-
-def _prepare(z, *slot_tensors):
-    """Per direction (u, delta, A, B, C, D, delta_bias): A, D, delta_bias made contiguous (small);
-    u, delta, B, C and z are kept as they are (the kernels take their strides, and index one
-    batch entry with int32 offsets)."""
-    out = [t.contiguous() if t is not None and i % 7 in (2, 5, 6) else t
-           for i, t in enumerate(slot_tensors)]
-    for name, t in zip(_ARGUMENT_NAMES, (z, *slot_tensors)):
+def _check_spans(z, slots):
+    """Raise a ValueError naming the input whose batch entry spans 2**31 elements or more: the
+    kernels index within one entry with int32 offsets."""
+    named = [('z', z)] + [(f'{name} ({direction} direction)', t)
+                          for direction, slot in zip(('forward', 'reverse'), slots)
+                          if slot is not None
+                          for name, t in zip(('u', 'delta', 'A', 'B', 'C'), slot)]
+    for name, t in named:
         if t is not None and t.dim() == 3 and _entry_span(t) >= 2**31:
             raise ValueError(f'selective scan (triton): one batch entry of {name} '
                              f'{tuple(t.shape)} with strides {t.stride()} spans 2**31 elements')
-    return z, out
+
+
+def _prepare(*slot_tensors):
+    """Per direction (u, delta, A, B, C, D, delta_bias): A, D, delta_bias made contiguous (small);
+    u, delta, B, C are kept as they are (the kernels take their strides)."""
+    return [t.contiguous() if t is not None and i % 7 in (2, 5, 6) else t
+            for i, t in enumerate(slot_tensors)]
 
 
 def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse):
     """One direction; shapes as in :func:`mmvim.ops.selective_scan`."""
-    z, tensors = _prepare(z, u, delta, A, B, C, D, delta_bias)
+    tensors = _prepare(u, delta, A, B, C, D, delta_bias)
     return _TritonScan.apply((bool(reverse),), delta_softplus, 1.0, z, *tensors)
 
 
@@ -286,7 +357,7 @@ def bidirectional_selective_scan_triton(u_f, delta_f, A_f, B_f, C_f, D_f, delta_
     fill = lambda f, b: [u_f.new_zeros(u_f.shape[1], dtype=torch.float32) if t is None and  # noqa
                          (f, b) != (None, None) else t for t in (f, b)]
     (D_f, D_b), (delta_bias_f, delta_bias_b) = fill(D_f, D_b), fill(delta_bias_f, delta_bias_b)
-    z, tensors = _prepare(z, u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
-                          u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b)
+    tensors = _prepare(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
+                       u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b)
     return _TritonScan.apply((False, True), delta_softplus, 0.5 if divide_out else 1.0, z,
                              *tensors)
