@@ -51,11 +51,24 @@ def tile_index(c, k, TPC, REV: tl.constexpr):
 
 @triton.jit
 def softplus(x):
-    """log(1 + exp(x)) in float32, accurate for large negative x too (log1p trick)."""
+    """log(1 + exp(x)) in float32 as max(x, 0) + log1p(e), e = exp(-|x|) in (0, 1].
+
+    log1p(e) = 2 atanh(s) with s = e / (2 + e) <= 1/3, by its odd series to s**13 (the next
+    term is below 2e-8 of the sum): a division and 6 FMAs instead of a precise log, ~25 fewer
+    instructions per channel and position (docs/kernel_notes.md, session 6); relative error
+    within 2.5e-7 of float64 (the log form's was 2.1e-7), also for tiny e, where it is e.
+    """
     e = tl.exp(-tl.abs(x))
-    w = 1.0 + e
-    log1p = tl.where(w == 1.0, e, tl.log(w) * (e / (w - 1.0)))
-    return tl.maximum(x, 0.0) + log1p
+    s = e / (2.0 + e)
+    s2 = s * s
+    series = 1.0 / 13.0
+    series = series * s2 + 1.0 / 11.0
+    series = series * s2 + 1.0 / 9.0
+    series = series * s2 + 1.0 / 7.0
+    series = series * s2 + 1.0 / 5.0
+    series = series * s2 + 1.0 / 3.0
+    series = series * s2 + 1.0
+    return tl.maximum(x, 0.0) + 2.0 * s * series
 
 
 @triton.jit
