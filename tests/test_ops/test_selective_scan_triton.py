@@ -109,6 +109,25 @@ def test_bf16_and_non_contiguous_interpreter(small_tiles):
     assert rel_err(out, ref) < TOL[torch.bfloat16]
 
 
+@pytest.mark.parametrize('grad_mode', [False, True])
+def test_states_saved_only_when_autograd_records(small_tiles, monkeypatch, grad_mode):
+    """Inference (no_grad) with inputs that require gradients, as the mixer's float32 D and
+    delta_bias parameters do, allocates no per-tile states; a recorded call does (one buffer
+    per direction); the output is right either way."""
+    calls = []
+    real = triton_interface._state_buffer
+    monkeypatch.setattr(triton_interface, '_state_buffer',
+                        lambda *a: calls.append(a) or real(*a))
+    f, b = (scan_inputs(2, 3, 10, 4, torch.float32, 'cpu') for _ in range(2))
+    args = [x[k] for x in (f, b) for k in ORDER]
+    with torch.set_grad_enabled(grad_mode):
+        out = bidirectional_selective_scan(*args, z=f['z'], backend='triton')
+    ref = bidirectional_selective_scan(*[a.detach().double() for a in args],
+                                       z=f['z'].detach().double(), backend='reference')
+    assert len(calls) == (2 if grad_mode else 0)
+    assert rel_err(out, ref) < TOL[torch.float32]
+
+
 def _channel_last(x, names=('u', 'delta', 'z')):
     """Views with the Vim mixer's strides: (batch, dim, length) views of (batch, length, dim)
     tensors for ``names``, and B, C as views of one (batch, length, 2 * dstate) tensor."""

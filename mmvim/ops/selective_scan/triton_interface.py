@@ -252,16 +252,16 @@ def _state_buffer(slot, T):
 
 
 class _TritonScan(torch.autograd.Function):
-    """Inputs: rev (one bool per direction: False runs first to last), softplus, scale, z, then
-    per direction u, delta, A, B, C, D, delta_bias. Output: sum of directions * silu(z) * scale."""
+    """Inputs: rev (one bool per direction: False runs first to last), softplus, scale, save
+    (keep what backward needs: see :func:`_will_backward`), z, then per direction u, delta, A,
+    B, C, D, delta_bias. Output: sum of directions * silu(z) * scale."""
 
     @staticmethod
-    def forward(ctx, rev, softplus, scale, z, *tensors):
+    def forward(ctx, rev, softplus, scale, save, z, *tensors):
         slots = [None, None]
         for i, r in enumerate(rev):
             slots[int(r)] = tensors[7 * i:7 * i + 7]
         cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
-        save = any(ctx.needs_input_grad)
         u = tensors[0]
         y = _new(z if z is not None else u, u.dtype)
         states = [_state_buffer(s, cfg['T']) if save and s is not None else u for s in slots]
@@ -314,7 +314,7 @@ class _TritonScan(torch.autograd.Function):
         for r in rev:
             slot = slots[int(r)]
             out += [g.to(t.dtype) if t is not None else None for g, t in zip(grads[int(r)], slot)]
-        return (None, None, None, dz, *out)
+        return (None, None, None, None, dz, *out)
 
 
 def _entry_span(t):
@@ -343,10 +343,20 @@ def _prepare(*slot_tensors):
             for i, t in enumerate(slot_tensors)]
 
 
+def _will_backward(*tensors):
+    """Whether autograd records the call: grad mode on and an input requiring a gradient.
+    (Inside ``Function.forward`` grad mode is always off, and ``ctx.needs_input_grad`` is True
+    for inputs that require gradients even under ``torch.no_grad``: inference passes the
+    mixer's float32 parameters D and delta_bias as they are, and would save (batch,
+    ceil(L / T), NP, dim) float32 states per direction for nothing.)"""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
 def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse):
     """One direction; shapes as in :func:`mmvim.ops.selective_scan`."""
     tensors = _prepare(u, delta, A, B, C, D, delta_bias)
-    return _TritonScan.apply((bool(reverse),), delta_softplus, 1.0, z, *tensors)
+    return _TritonScan.apply((bool(reverse),), delta_softplus, 1.0, _will_backward(z, *tensors),
+                             z, *tensors)
 
 
 def bidirectional_selective_scan_triton(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
@@ -359,5 +369,5 @@ def bidirectional_selective_scan_triton(u_f, delta_f, A_f, B_f, C_f, D_f, delta_
     (D_f, D_b), (delta_bias_f, delta_bias_b) = fill(D_f, D_b), fill(delta_bias_f, delta_bias_b)
     tensors = _prepare(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
                        u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b)
-    return _TritonScan.apply((False, True), delta_softplus, 0.5 if divide_out else 1.0, z,
-                             *tensors)
+    return _TritonScan.apply((False, True), delta_softplus, 0.5 if divide_out else 1.0,
+                             _will_backward(z, *tensors), z, *tensors)
