@@ -16,8 +16,11 @@ PyTorch's allocator, which aligns them to 512 bytes), and the device. With ``VER
 CUDA tests set it), every cached launch also asks Triton which compiled kernel it would use and
 raises if that is not the cached one. Under the Triton interpreter nothing is cached.
 """
-# Tests set this: check every cached launch against Triton's own choice of compiled kernel.
+# Tests set this: check every cached launch against Triton's own choice of compiled kernel
+# (and the selective scan's cached launch plans against fresh ones).
 VERIFY = False
+# Keys kept per kernel; past this (shapes that never repeat) the cache starts again.
+MAX_ENTRIES = 4096
 
 
 class CachedLaunch:
@@ -39,6 +42,8 @@ class CachedLaunch:
             from triton.compiler import CompiledKernel
             compiled = self.kernel[grid](*args, **kwargs)
             if isinstance(compiled, CompiledKernel):    # not under the interpreter
+                if len(self._compiled) >= MAX_ENTRIES:  # endlessly varying shapes
+                    self._compiled.clear()
                 tail = [kwargs[name] for name in self.kernel.arg_names[len(args):]]
                 self._compiled[key] = (compiled, tail)
             return

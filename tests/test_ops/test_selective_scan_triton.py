@@ -168,6 +168,14 @@ def test_strided_inputs_interpreter(small_tiles):
     _strided(2, 5, 13, 3, torch.float32, 'cpu')
 
 
+def test_same_shapes_other_strides_interpreter(small_tiles):
+    """The launch plans are cached per input signature: calls with the same shapes but other
+    strides must not share one (the tests' VERIFY also rebuilds every cached plan)."""
+    _bidirectional(2, 5, 13, 4, torch.float32, 'cpu')   # dstate 4: C's view is 16-byte aligned
+    _strided(2, 5, 13, 4, torch.float32, 'cpu')
+    _bidirectional(2, 5, 13, 4, torch.float32, 'cpu')
+
+
 @pytest.mark.parametrize('dtype,dstate,packed', [(torch.bfloat16, 4, True),
                                                   (torch.float16, 4, True),
                                                   (torch.bfloat16, 3, False)])

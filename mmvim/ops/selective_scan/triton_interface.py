@@ -15,6 +15,7 @@ import math
 import torch
 import triton
 
+from .. import launcher
 from ..launcher import alignment_key, launch
 from ..layout import new_like
 from .triton_backward import scan_backward_kernel
@@ -193,6 +194,7 @@ class _Plan:
 
 
 _PLANS = {}
+_MAX_PLANS = 4096
 
 
 def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles, slot_tensors,
@@ -211,12 +213,20 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles
         return
     key = (kernel, softplus, scale, tuple(cfg.items()), tuple(extra.items()),
            tuple(s is not None for s in slots),
-           alignment_key(z, *head[1], *[t for s in slots if s is not None for t in s]))
-    # (the plan's flags and chunking follow from the key; CachedLaunch adds the flags to it)
+           alignment_key(z, *head[1], *[t for s in slots if s is not None for t in s],
+                         slot_tensors[0][0], slot_tensors[1][0]))
+    # (the plan's flags and chunking follow from the key; CachedLaunch adds the flags to it.
+    # The other per-direction tensors are new buffers laid out after the inputs.)
     plan = _PLANS.get(key)
-    if plan is None:
-        plan = _PLANS[key] = _Plan(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm,
-                                   min_tiles, slot_tensors, stride_tensors, head, extra)
+    if plan is None or launcher.VERIFY:
+        fresh = _Plan(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles,
+                      slot_tensors, stride_tensors, head, extra)
+        if plan is not None and vars(plan) != vars(fresh):
+            raise AssertionError(f'selective scan: launch plan cached under {key!r} differs '
+                                 'from the one these inputs give')
+        if len(_PLANS) >= _MAX_PLANS:       # endlessly varying shapes: start again
+            _PLANS.clear()
+        plan = _PLANS[key] = fresh
     plan.run(kernel, key, plan.arguments(slots, slot_tensors, head[0]))
 
 
@@ -287,20 +297,20 @@ class _TritonScan(torch.autograd.Function):
         for i in range(2):
             if slots[i] is not None:
                 states[i] = kept.pop(0)
-        # every float32 sum (dA, dB, dC, dD, d(delta_bias)) of both directions: one zeroed buffer
+        # the parameters' float32 sums (dA, dD, d(delta_bias)) of both directions come from one
+        # small zeroed buffer: a parameter's .grad may keep a view of it (AccumulateGrad takes
+        # the tensor it is given), which pins only this buffer; dB and dC (batch x dstate x
+        # length) are separate tensors for the same reason
         present = [s for s in slots if s is not None]
-        u = present[0][0]
-        batch, dim, length = u.shape
-        dstate = present[0][2].shape[1]
-        sums = [(dim, dstate), (batch, dstate, length), (batch, dstate, length), (dim, ),
-                (dim, )]
-        flat = torch.zeros(_flat_size(sums * len(present)), dtype=torch.float32,
-                           device=dout.device)
-        views = _flat_views(flat, sums * len(present))
+        dim, dstate = present[0][2].shape
+        small = [(dim, dstate), (dim, ), (dim, )] * len(present)
+        views = _flat_views(torch.zeros(_flat_size(small), dtype=torch.float32,
+                                        device=dout.device), small)
+        f32 = dict(dtype=torch.float32, device=dout.device)
         for i in range(2):
             if slots[i] is not None:
-                dA, dB, dC, dD, dbias = views[:5]
-                views = views[5:]
+                (dA, dD, dbias), views = views[:3], views[3:]
+                dB, dC = (torch.zeros(slots[i][k].shape, **f32) for k in (3, 4))
                 grads[i] = (_new(slots[i][0]), _new(slots[i][1]), dA, dB, dC, dD, dbias)
         dz = _new(z) if z is not None else None
         zz, dzz = (z, dz) if z is not None else (dout, dout)
