@@ -51,8 +51,9 @@ class CachedLaunch:
         if VERIFY:
             chosen = self.kernel.warmup(*args, grid=grid, **kwargs)
             if chosen is not compiled:
-                raise AssertionError(f'{getattr(self.kernel, "__name__", "kernel")}: launch key {key!r} does not '
-                                     'determine the compiled kernel Triton chose')
+                name = getattr(self.kernel, '__name__', 'kernel')
+                raise AssertionError(f'{name}: launch key {key!r} does not determine the '
+                                     'compiled kernel Triton chose')
         compiled[tuple(grid) + (1, ) * (3 - len(grid))](*args, *tail)
 
 
@@ -63,7 +64,6 @@ def alignment_key(*tensors):
     return (first.device, ) + tuple(
         None if t is None else (t.shape, t.stride(), t.dtype, t.data_ptr() % 16)
         for t in tensors)
-
 
 
 _LAUNCHES = {}
