@@ -43,8 +43,9 @@ class _TritonAddRMSNorm(torch.autograd.Function):
         out = _empty(h.shape[0], dim, out_dtype, hidden.device)
         block = triton.next_power_of_2(dim)
         launch(add_rms_norm_forward_kernel, alignment_key(h, r, weight, out, rout),
-            (triton.cdiv(h.shape[0], BLOCK_ROWS), ), h, r, weight, out, rout, h.stride(0), r.stride(0), out.stride(0), rout.stride(0),
-            h.shape[0], dim, eps, HAS_RES=residual is not None, BM=BLOCK_ROWS, BD=block)
+               (triton.cdiv(h.shape[0], BLOCK_ROWS), ), h, r, weight, out, rout, h.stride(0),
+               r.stride(0), out.stride(0), rout.stride(0), h.shape[0], dim, eps,
+               HAS_RES=residual is not None, BM=BLOCK_ROWS, BD=block)
         ctx.save_for_backward(rout, weight)
         ctx.eps = eps
         ctx.dtypes = (hidden.dtype, residual.dtype if residual is not None else None)
@@ -65,11 +66,12 @@ class _TritonAddRMSNorm(torch.autograd.Function):
         dr = _empty(rows, dim, residual_dtype, dout.device) if residual_dtype else dh
         dw = torch.empty(grid, dim, dtype=torch.float32, device=dout.device)
         launch(add_rms_norm_backward_kernel,
-            alignment_key(dout, drout, rout, weight, dh, dr, dw), (grid, ),
-            dout, drout if drout is not None else dout, rout, weight, dh, dr, dw, dout.stride(0),
-            drout.stride(0) if drout is not None else 0, rout.stride(0), dh.stride(0),
-            dr.stride(0), rows, dim, ctx.eps, HAS_DROUT=drout is not None,
-            HAS_RES=residual_dtype is not None, BM=BLOCK_ROWS, BD=triton.next_power_of_2(dim))
+               alignment_key(dout, drout, rout, weight, dh, dr, dw), (grid, ),
+               dout, drout if drout is not None else dout, rout, weight, dh, dr, dw,
+               dout.stride(0), drout.stride(0) if drout is not None else 0, rout.stride(0),
+               dh.stride(0), dr.stride(0), rows, dim, ctx.eps, HAS_DROUT=drout is not None,
+               HAS_RES=residual_dtype is not None, BM=BLOCK_ROWS,
+               BD=triton.next_power_of_2(dim))
         return (dh.view(shape), dr.view(shape) if residual_dtype else None,
                 dw.sum(0).to(weight.dtype), None, None, None)
 
