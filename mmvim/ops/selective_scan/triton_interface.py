@@ -137,7 +137,7 @@ class _Plan:
         _check_spans(z, slots)
         batch, dim, length = u.shape
         present = [s is not None for s in slots]
-        self.np2 = triton.next_power_of_2(A.shape[1])
+        self.np2 = _padded_states(A.shape[1])
         ref = slots[present.index(True)]
         self.flags = dict(HAS_F=present[0], HAS_B=present[1], HAS_Z=z is not None,
                           HAS_D=ref[5] is not None, HAS_BIAS=ref[6] is not None,
@@ -256,9 +256,13 @@ def _pack(slot):
 def _state_buffer(slot, T):
     """(batch, ceil(length / T), NP, dim) float32: the state entering each tile."""
     batch, dim, length = slot[0].shape
-    np2 = 1 << (slot[2].shape[1] - 1).bit_length()      # dstate padded to a power of two
-    return torch.empty(batch, _cdiv(length, T), np2, dim, dtype=torch.float32,
-                       device=slot[0].device)
+    return torch.empty(batch, _cdiv(length, T), _padded_states(slot[2].shape[1]), dim,
+                       dtype=torch.float32, device=slot[0].device)
+
+
+def _padded_states(dstate):
+    """NP: dstate padded to a power of two (the kernels' state block)."""
+    return 1 << (dstate - 1).bit_length()
 
 
 class _TritonScan(torch.autograd.Function):
@@ -314,12 +318,12 @@ class _TritonScan(torch.autograd.Function):
                 grads[i] = (_new(slots[i][0]), _new(slots[i][1]), dA, dB, dC, dD, dbias)
         dz = _new(z) if z is not None else None
         zz, dzz = (z, dz) if z is not None else (dout, dout)
-        slot_tensors = [[states[i], *(grads[i] if grads[i] is not None
-                                      else grads[1 - i])] for i in range(2)]
+        # an absent direction's arguments repeat the other's (the kernel ignores them)
+        grads = [g if g is not None else grads[1 - i] for i, g in enumerate(grads)]
+        slot_tensors = [[states[i], *grads[i]] for i in range(2)]
         _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'], cfg['WARPS_B'],
                 lambda resident: cfg['WAVES_B'] * resident, 1, slot_tensors,
-                lambda i: (grads[i] if grads[i] is not None else grads[1 - i])[:2],
-                ([dzz, dout, zz], [dzz, dout, zz]))
+                lambda i: grads[i][:2], ([dzz, dout, zz], [dzz, dout, zz]))
         out = []
         for r in rev:
             slot = slots[int(r)]
