@@ -19,7 +19,9 @@ TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 1e-2}
 def poison_and_small_tiles(monkeypatch):
     monkeypatch.setattr(interface, 'POISON_OUTPUTS', True)
     if not torch.cuda.is_available():
-        monkeypatch.setattr(interface, 'BLOCK', dict(BL=4, BE=8, num_warps=1))
+        # tiles shorter than the halos (K - 1 and 2 (K - 1) positions), odd in the backward
+        monkeypatch.setattr(interface, 'FORWARD_BLOCK', dict(BL=4, BE=8, num_warps=1))
+        monkeypatch.setattr(interface, 'BACKWARD_BLOCK', dict(BL=3, TILES=2, BE=8, num_warps=1))
 
 
 def test_anticausal_conv_is_flipped_causal_conv():

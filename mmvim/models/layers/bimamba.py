@@ -76,7 +76,10 @@ class BiMambaMixer(nn.Module):
         return delta, B.transpose(1, 2), C.transpose(1, 2)
 
     def forward(self, hidden):
-        x, z = self.in_proj(hidden).transpose(1, 2).chunk(2, dim=1)      # each (batch, E, L)
+        # split along the last axis, then view as (batch, E, L): the split's backward then
+        # concatenates two (batch, L, E) gradients into in_proj's contiguous (batch, L, 2E) one
+        # (split after the transpose, it wrote a (batch, 2E, L) tensor that had to be copied)
+        x, z = (t.transpose(1, 2) for t in self.in_proj(hidden).chunk(2, dim=-1))
         x_f, x_b = bidirectional_conv1d_silu(
             x, self.conv1d.weight, self.conv1d.bias, self.conv1d_b.weight, self.conv1d_b.bias,
             backend=two_path_backend(self.scan_backend))

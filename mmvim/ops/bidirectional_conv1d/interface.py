@@ -14,9 +14,14 @@ from ..layout import new_like
 from .reference import bidirectional_conv1d_silu_ref
 
 BACKENDS = ('triton', 'torch')
-# Tests set these: POISON_OUTPUTS fills outputs with NaN before the kernels run; BLOCK the tile.
+# Tests set these: POISON_OUTPUTS fills outputs with NaN before the kernels run; the blocks are
+# the programs' tiles: BL positions (TILES tiles per backward program) and BE channels, one per
+# thread. Chosen on an H100 (docs/benchmarks.md, session 7): one atomic add per channel from
+# each of ~520 backward programs per channel queued on the small dw / db (69 us at (8, 384,
+# 1025)); 8 tiles a program: 31 us.
 POISON_OUTPUTS = False
-BLOCK = dict(BL=32, BE=64, num_warps=4)
+FORWARD_BLOCK = dict(BL=16, BE=128, num_warps=4)
+BACKWARD_BLOCK = dict(BL=16, TILES=8, BE=128, num_warps=4)
 
 
 def _check(x, weight_f, bias_f, weight_b, bias_b):
@@ -52,10 +57,11 @@ def _kernel_params(weight_f, bias_f, weight_b, bias_b):
             bias_b.contiguous() if bias_b is not None else None)
 
 
-def _launch_args(x):
+def _launch_args(x, block):
     import triton
     batch, channels, length = x.shape
-    grid = (batch, triton.cdiv(length, BLOCK['BL']), triton.cdiv(channels, BLOCK['BE']))
+    grid = (batch, triton.cdiv(length, block['BL'] * block.get('TILES', 1)),
+            triton.cdiv(channels, block['BE']))
     return grid, (length, channels)
 
 
@@ -68,10 +74,11 @@ class _TritonBidirectionalConv(torch.autograd.Function):
         has_bias = bias_f is not None
         wf, bias_f, wb, bias_b = _kernel_params(weight_f, bias_f, weight_b, bias_b)
         y_f, y_b = new_like(x, poison=POISON_OUTPUTS), new_like(x, poison=POISON_OUTPUTS)
-        grid, sizes = _launch_args(x)
+        grid, sizes = _launch_args(x, FORWARD_BLOCK)
         launch(conv_forward_kernel, alignment_key(x, wf, bias_f, wb, bias_b, y_f, y_b), grid,
                x, wf, bias_f if has_bias else wf, wb, bias_b if has_bias else wb, y_f, y_b,
-               *x.stride(), *y_f.stride(), *sizes, K=wf.shape[1], HAS_BIAS=has_bias, **BLOCK)
+               *x.stride(), *y_f.stride(), *sizes, K=wf.shape[1], HAS_BIAS=has_bias,
+               **FORWARD_BLOCK)
         ctx.save_for_backward(x, weight_f, bias_f, weight_b, bias_b)
         return y_f, y_b
 
@@ -85,12 +92,12 @@ class _TritonBidirectionalConv(torch.autograd.Function):
         dwf, dwb = torch.zeros(wf.shape, **f32), torch.zeros(wb.shape, **f32)
         dbf, dbb = torch.zeros(x.shape[1], **f32), torch.zeros(x.shape[1], **f32)
         dx = new_like(x, poison=POISON_OUTPUTS)
-        grid, sizes = _launch_args(x)
+        grid, sizes = _launch_args(x, BACKWARD_BLOCK)
         launch(conv_backward_kernel,
                alignment_key(x, wf, bias_f, wb, bias_b, dy_f, dy_b, dx, dwf, dbf, dwb, dbb), grid,
                x, wf, bias_f if has_bias else wf, wb, bias_b if has_bias else wb, dy_f, dy_b, dx,
                dwf, dbf, dwb, dbb, *x.stride(), *dy_f.stride(), *dy_b.stride(), *dx.stride(),
-               *sizes, K=wf.shape[1], HAS_BIAS=has_bias, **BLOCK)
+               *sizes, K=wf.shape[1], HAS_BIAS=has_bias, **BACKWARD_BLOCK)
         bias_grads = ((dbf.to(bias_f.dtype), dbb.to(bias_b.dtype)) if has_bias
                       else (None, None))
         return (dx, dwf.view_as(weight_f).to(weight_f.dtype), bias_grads[0],
