@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmvim.models.layers import BiMambaMixer, RMSNorm, cls_token_index, resize_pos_embed
+from mmvim.models.layers import BiMambaMixer, RMSNorm, bimamba, cls_token_index, resize_pos_embed
 from mmvim.ops import selective_scan_ref
 
 
@@ -40,14 +40,29 @@ def official_mixer_forward(m, hidden):
     return ((outs[0] + outs[1]).transpose(1, 2) / 2) @ m.out_proj.weight.T
 
 
-@pytest.mark.parametrize('backend', ['torch', 'reference'])
-def test_mixer_matches_official_flip_formulation(backend):
+@pytest.mark.parametrize('backend', ['torch', 'reference', 'triton'])
+@pytest.mark.parametrize('path', ['autograd', 'fused', 'by_direction'])
+def test_mixer_matches_official_flip_formulation(monkeypatch, backend, path):
+    """Each path of the mixer: the fused scan with autograd recording and without it, and the
+    direction-by-direction inference path (taken for large activations; here forced by a zero
+    threshold). Triton runs under the interpreter on CPU."""
     mixer = BiMambaMixer(16, d_state=4, scan_backend=backend).double()
     with torch.no_grad():                 # move D and the biases off their init values
         for p in mixer.parameters():
             p.add_(torch.randn_like(p) * 0.1)
     hidden = torch.randn(2, 13, 16, dtype=torch.float64)
-    torch.testing.assert_close(mixer(hidden), official_mixer_forward(mixer, hidden))
+    calls = []
+    by_direction = BiMambaMixer.forward_by_direction
+    monkeypatch.setattr(BiMambaMixer, 'forward_by_direction',
+                        lambda self, h: calls.append(1) or by_direction(self, h))
+    if path == 'by_direction':
+        monkeypatch.setattr(bimamba, 'BY_DIRECTION_MIN_BYTES', 0)
+    with torch.set_grad_enabled(path == 'autograd'):
+        out = mixer(hidden)
+    assert out.requires_grad == (path == 'autograd')
+    assert len(calls) == (path == 'by_direction')
+    with torch.no_grad():
+        torch.testing.assert_close(out, official_mixer_forward(mixer, hidden))
 
 
 def test_mixer_parameter_names_and_init():

@@ -276,6 +276,7 @@ class VisionMamba(BaseModule):
             cls = self.cls_token.expand(tokens.shape[0], -1, -1)
             tokens = torch.cat([tokens[:, :cls_index], cls, tokens[:, cls_index:]], dim=1)
         hidden, residual = self.pos_drop(tokens + self.pos_embed_for(grid)), None
+        del tokens                                     # not kept through the blocks
 
         taps = {}
         last = max(self.out_indices)

@@ -4,7 +4,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmvim.ops import bidirectional_conv1d_silu, bidirectional_selective_scan, two_path_backend
+from mmvim.ops import (bidirectional_conv1d_silu, bidirectional_selective_scan, selective_scan_into,
+                       two_path_backend)
+
+
+# Inference (no autograd) runs direction by direction (BiMambaMixer.forward_by_direction) where
+# one (batch, L, E) activation has at least this many bytes: Vim-Ti at 1024 x 1024 and up at
+# batch 8; below, the fused path's fewer launches win (H100, docs/benchmarks.md, session 7).
+BY_DIRECTION_MIN_BYTES = 16 * 2**20
 
 
 class BiMambaMixer(nn.Module):
@@ -75,20 +82,61 @@ class BiMambaMixer(nn.Module):
         delta = F.linear(dt, dt_proj.weight).transpose(1, 2)
         return delta, B.transpose(1, 2), C.transpose(1, 2)
 
+    def _conv(self, x):
+        """x (batch, E, L) -> (x_f, x_b): both directions' conv1d + SiLU."""
+        return bidirectional_conv1d_silu(
+            x, self.conv1d.weight, self.conv1d.bias, self.conv1d_b.weight, self.conv1d_b.bias,
+            backend=two_path_backend(self.scan_backend))
+
+    def _direction(self, suffix):
+        """A direction's float32 scan parameters: A = -exp(A_log), D, delta_bias."""
+        return (-torch.exp(getattr(self, f'A{suffix}_log').float()),
+                getattr(self, 'D' + suffix).float(),
+                getattr(self, 'dt_proj' + suffix).bias.float())
+
     def forward(self, hidden):
+        records = torch.is_grad_enabled() and (
+            hidden.requires_grad or any(p.requires_grad for p in self.parameters()))
+        activation_bytes = hidden.shape[0] * hidden.shape[1] * self.d_inner * hidden.element_size()
+        if not records and activation_bytes >= BY_DIRECTION_MIN_BYTES:
+            return self.forward_by_direction(hidden)
         # split along the last axis, then view as (batch, E, L): the split's backward then
         # concatenates two (batch, L, E) gradients into in_proj's contiguous (batch, L, 2E) one
         # (split after the transpose, it wrote a (batch, 2E, L) tensor that had to be copied)
         x, z = (t.transpose(1, 2) for t in self.in_proj(hidden).chunk(2, dim=-1))
-        x_f, x_b = bidirectional_conv1d_silu(
-            x, self.conv1d.weight, self.conv1d.bias, self.conv1d_b.weight, self.conv1d_b.bias,
-            backend=two_path_backend(self.scan_backend))
+        x_f, x_b = self._conv(x)
         delta_f, B_f, C_f = self._ssm_inputs(x_f, self.x_proj, self.dt_proj)
         delta_b, B_b, C_b = self._ssm_inputs(x_b, self.x_proj_b, self.dt_proj_b)
+        A_f, D_f, bias_f = self._direction('')
+        A_b, D_b, bias_b = self._direction('_b')
         y = bidirectional_selective_scan(
-            x_f, delta_f, -torch.exp(self.A_log.float()), B_f, C_f, self.D.float(),
-            self.dt_proj.bias.float(),
-            x_b, delta_b, -torch.exp(self.A_b_log.float()), B_b, C_b, self.D_b.float(),
-            self.dt_proj_b.bias.float(),
+            x_f, delta_f, A_f, B_f, C_f, D_f, bias_f, x_b, delta_b, A_b, B_b, C_b, D_b, bias_b,
             z=z, delta_softplus=True, divide_out=self.divide_out, backend=self.scan_backend)
+        return self.out_proj(y.transpose(1, 2))
+
+    @torch.no_grad()
+    def forward_by_direction(self, hidden):
+        """:meth:`forward` without autograd, one direction at a time: the forward direction's
+        scan is written into y and its inputs are freed before the backward direction's are
+        made; in_proj's x and z halves are separate products, x freed after the convolution
+        and z made just before its scan. At most 4 (batch, L, E) tensors are live, against 7
+        in the fused path, for ~20 us more per block in launches (docs/benchmarks.md, session
+        7): :meth:`forward` takes it for inference where one such tensor has at least
+        ``BY_DIRECTION_MIN_BYTES``.
+        """
+        weight = self.in_proj.weight
+        x_f, x_b = self._conv(F.linear(hidden, weight[:self.d_inner]).transpose(1, 2))
+        y = torch.empty_like(x_f)
+        delta, B, C = self._ssm_inputs(x_f, self.x_proj, self.dt_proj)
+        A, D, bias = self._direction('')
+        selective_scan_into(y, x_f, delta, A, B, C, D, bias, delta_softplus=True,
+                            backend=self.scan_backend)
+        del x_f, delta, B, C
+        delta, B, C = self._ssm_inputs(x_b, self.x_proj_b, self.dt_proj_b)
+        z = F.linear(hidden, weight[self.d_inner:]).transpose(1, 2)
+        A, D, bias = self._direction('_b')
+        selective_scan_into(y, x_b, delta, A, B, C, D, bias, delta_softplus=True, reverse=True,
+                            accumulate=True, z=z, scale=0.5 if self.divide_out else 1.0,
+                            backend=self.scan_backend)
+        del x_b, delta, B, C, z
         return self.out_proj(y.transpose(1, 2))

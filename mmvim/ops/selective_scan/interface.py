@@ -73,6 +73,44 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
     return selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse)
 
 
+def selective_scan_into(out, u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False,
+                        reverse=False, accumulate=False, z=None, scale=1.0, backend=None):
+    """One direction of the scan written into ``out`` in place, for inference without autograd:
+    ``out <- (out if accumulate else 0) + scan(u, ...)``, then ``out *= silu(z)`` when ``z`` is
+    given, and ``out *= scale``.
+
+    Two calls make :func:`bidirectional_selective_scan` (forward direction; then the reverse one
+    with ``accumulate=True``, ``z`` and ``scale=0.5``) while letting the caller free the first
+    direction's inputs before it makes the second's: the Vim mixer's inference peak memory.
+
+    Args:
+        out: (batch, dim, length) in ``u``'s dtype, any strides.
+        Others as in :func:`selective_scan`.
+
+    Raises:
+        ValueError: when autograd would record the call (use :func:`selective_scan` or
+            :func:`bidirectional_selective_scan` for training), or for bad shapes / dtypes.
+    """
+    _check(u, delta, A, B, C, D, z, delta_bias)
+    if tuple(out.shape) != tuple(u.shape) or out.dtype != u.dtype:
+        raise ValueError(f'selective_scan_into: out must be {tuple(u.shape)} {u.dtype} like u, '
+                         f'got {tuple(out.shape)} {out.dtype}')
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad
+                                       for t in (out, u, delta, A, B, C, D, delta_bias, z)):
+        raise ValueError('selective_scan_into: an input requires a gradient; it writes in place '
+                         'without autograd (run it under torch.no_grad, or use selective_scan)')
+    backend = resolve_backend(backend, u.device)
+    if backend == 'triton':
+        from .triton_interface import selective_scan_into_triton
+        return selective_scan_into_triton(out, u, delta, A, B, C, D, delta_bias, delta_softplus,
+                                          reverse, accumulate, z, scale)
+    y = selective_scan(u, delta, A, B, C, D, None, delta_bias, delta_softplus, reverse, backend)
+    total = out + y if accumulate else y
+    if z is not None:
+        total = total * torch.nn.functional.silu(z)
+    return out.copy_(total * scale)
+
+
 def bidirectional_selective_scan(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
                                  u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b,
                                  z=None, delta_softplus=True, divide_out=True, backend=None):

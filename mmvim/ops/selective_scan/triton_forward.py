@@ -142,12 +142,13 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                         L, DIM, NSTATE: tl.constexpr, NC, CHUNK, TPC, NT, SCALE, sA_n,
                         OUTPUT: tl.constexpr, HAS_F: tl.constexpr, HAS_B: tl.constexpr,
                         HAS_Z: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
-                        SOFTPLUS: tl.constexpr, SAVE: tl.constexpr, BD: tl.constexpr,
-                        NP: tl.constexpr, T: tl.constexpr, PACK_F: tl.constexpr,
-                        PACK_B: tl.constexpr):
+                        SOFTPLUS: tl.constexpr, SAVE: tl.constexpr, ACCUM_Y: tl.constexpr,
+                        BD: tl.constexpr, NP: tl.constexpr, T: tl.constexpr,
+                        PACK_F: tl.constexpr, PACK_B: tl.constexpr):
     """Stage 1 (chunk end states) or stage 2 (outputs) for the directions present.
 
-    ``*_f`` feed the forward recurrence, ``*_b`` the reverse one; y = (y_f + y_b) * silu(z) * SCALE.
+    ``*_f`` feed the forward recurrence, ``*_b`` the reverse one; y = (y_f + y_b) * silu(z) * SCALE,
+    with ``ACCUM_Y`` y = (y + y_f + y_b) * ...: y's content is a partial sum to add.
     ``s<name>_<axis><slot>`` are element strides. ``end_*`` (batch, NC, NP, dim) and ``sum_*``
     (batch, NC, dim) float32 link the chunks.
     """
@@ -164,7 +165,7 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                            su_bf, su_df, su_tf, sdt_bf, sdt_df, sdt_tf, sB_bf, sB_nf, sB_tf,
                            sC_bf, sC_nf, sC_tf, z_ptr, sz_b, sz_d, sz_t, y_ptr, sy_b, sy_d, sy_t,
                            b, c, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
-                           False, OUTPUT, False, not HAS_B, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS,
+                           False, OUTPUT, ACCUM_Y, not HAS_B, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS,
                            SAVE, NP, T, PACK_F)
     if HAS_F and HAS_B and OUTPUT:
         tl.debug_barrier()  # the partial y_f written above is read back, maybe by other threads
@@ -173,5 +174,5 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                            su_bb, su_db, su_tb, sdt_bb, sdt_db, sdt_tb, sB_bb, sB_nb, sB_tb,
                            sC_bb, sC_nb, sC_tb, z_ptr, sz_b, sz_d, sz_t, y_ptr, sy_b, sy_d, sy_t,
                            b, c_b, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
-                           True, OUTPUT, HAS_F, True, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS, SAVE,
-                           NP, T, PACK_B)
+                           True, OUTPUT, HAS_F or ACCUM_Y, True, HAS_Z, HAS_D, HAS_BIAS,
+                           SOFTPLUS, SAVE, NP, T, PACK_B)

@@ -278,11 +278,7 @@ class _TritonScan(torch.autograd.Function):
         cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
         u = tensors[0]
         y = _new(z if z is not None else u, u.dtype)
-        states = [_state_buffer(s, cfg['T']) if save and s is not None else u for s in slots]
-        zz = z if z is not None else u
-        _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'], cfg['WARPS_F'],
-                lambda resident: min(cfg['PROGRAMS_F'], resident), cfg['MIN_TILES_F'],
-                [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), SAVE=save)
+        states = _run_forward(slots, z, y, softplus, scale, cfg, save, accumulate=False)
         if save:
             ctx.save_for_backward(z, *tensors, *[s for s in states if s is not u])
             ctx.config = (rev, softplus, scale, cfg)
@@ -331,6 +327,19 @@ class _TritonScan(torch.autograd.Function):
         return (None, None, None, None, dz, *out)
 
 
+def _run_forward(slots, z, y, softplus, scale, cfg, save, accumulate):
+    """The forward kernel writing ``y`` (with ``accumulate``, adding to its content first) for
+    ``slots``; returns per direction the saved-state buffer (``save``) or u."""
+    u = next(s for s in slots if s is not None)[0]
+    states = [_state_buffer(s, cfg['T']) if save and s is not None else u for s in slots]
+    zz = z if z is not None else u
+    _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'], cfg['WARPS_F'],
+            lambda resident: min(cfg['PROGRAMS_F'], resident), cfg['MIN_TILES_F'],
+            [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), SAVE=save,
+            ACCUM_Y=accumulate)
+    return states
+
+
 def _entry_span(t):
     """Elements between the first and the last of one batch entry of a (batch, rows, length)
     tensor: the kernels index within an entry with int32 offsets."""
@@ -371,6 +380,18 @@ def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, r
     tensors = _prepare(u, delta, A, B, C, D, delta_bias)
     return _TritonScan.apply((bool(reverse),), delta_softplus, 1.0, _will_backward(z, *tensors),
                              z, *tensors)
+
+
+def selective_scan_into_triton(out, u, delta, A, B, C, D, delta_bias, delta_softplus, reverse,
+                               accumulate, z, scale):
+    """One direction written (or added) into ``out`` in place, without autograd; arguments as in
+    :func:`mmvim.ops.selective_scan_into`."""
+    slots = [None, None]
+    slots[int(bool(reverse))] = _prepare(u, delta, A, B, C, D, delta_bias)
+    cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
+    _run_forward(slots, z, out, delta_softplus, float(scale), cfg, save=False,
+                 accumulate=accumulate)
+    return out
 
 
 def bidirectional_selective_scan_triton(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
