@@ -7,5 +7,6 @@ from .selective_scan import (bidirectional_selective_scan, bidirectional_selecti
                              selective_scan, selective_scan_into, selective_scan_ref)
 
 __all__ = ['add_rms_norm', 'add_rms_norm_ref', 'bidirectional_conv1d_silu',
-           'bidirectional_conv1d_silu_ref', 'bidirectional_selective_scan', 'bidirectional_selective_scan_ref', 'depthwise_conv1d',
+           'bidirectional_conv1d_silu_ref', 'bidirectional_selective_scan',
+           'bidirectional_selective_scan_ref', 'depthwise_conv1d',
            'selective_scan', 'selective_scan_into', 'selective_scan_ref', 'two_path_backend']

@@ -397,7 +397,8 @@ def selective_scan_into_triton(out, u, delta, A, B, C, D, delta_bias, delta_soft
 def bidirectional_selective_scan_triton(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
                                         u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b,
                                         z, delta_softplus, divide_out):
-    """Both directions in one launch; shapes as in :func:`mmvim.ops.bidirectional_selective_scan`."""
+    """Both directions in one launch; shapes as in
+    :func:`mmvim.ops.bidirectional_selective_scan`."""
     # the kernel takes D and delta_bias for both directions or for neither
     fill = lambda f, b: [u_f.new_zeros(u_f.shape[1], dtype=torch.float32) if t is None and  # noqa
                          (f, b) != (None, None) else t for t in (f, b)]
