@@ -39,8 +39,9 @@ as one CUDA graph per point (mmvim.models.utils.CUDAGraphRunner, what VisionMamb
 (mmvim.models.utils.GraphedTraining), for every model alike.
 Peak memory: ``max_memory_allocated`` during the point minus what was allocated before its input
 was made (the weights; earlier points' gradients are freed): input, activations, outputs and
-(train) gradients. Not measured on CPUs. A point that runs out of GPU memory is recorded as OOM
-and the sweep goes on.
+(train) gradients; the CUDA libraries' one-time workspaces are allocated before the first point.
+Not measured on CPUs. A point that runs out of GPU memory is recorded as OOM and the sweep goes
+on.
 
 Needs torch and mmvim (mmengine; Triton for Vim on GPUs); 'backbone+fpn' and config files also
 ``mmseg.models`` (mmcv with its compiled ops; CPU-only ops are enough), an mmdet-scoped config
@@ -286,6 +287,19 @@ def run_point(model, side, mode, dtype, batch, device, timing, execution):
     return dict(status='OOM', ms=None, fps=None, peak_memory_mib=None, iters=0)
 
 
+def warm_up_libraries(device, dtypes):
+    """A small matrix product per dtype and a small convolution on ``device``'s current stream, so
+    that cuBLAS' and cuDNN's one-time workspaces (~32 MiB on an H100) are allocated before the
+    first point, not counted in its peak memory (they stay allocated for the later points)."""
+    for name in dtypes:
+        a = torch.randn(64, 64, device=device, dtype=DTYPES[name])
+        a @ a
+        nn.functional.conv2d(torch.randn(1, 3, 32, 32, device=device, dtype=DTYPES[name]),
+                             torch.randn(8, 3, 16, 16, device=device, dtype=DTYPES[name]),
+                             stride=16)
+    torch.cuda.synchronize(device)
+
+
 def sweep(variants, resolutions, parts, modes, dtypes, batches, device, timing, execution,
           on_point=None):
     """Measure every point, calling ``on_point(point)`` as each finishes; returns the points.
@@ -294,6 +308,8 @@ def sweep(variants, resolutions, parts, modes, dtypes, batches, device, timing, 
     loop, so a sweep cut short still has every model at the smaller ones.
     """
     points = []
+    if device.type == 'cuda':
+        warm_up_libraries(device, dtypes)
     for resolution in resolutions:
         for variant in variants:
             side = math.ceil(resolution / PATCH) * PATCH
