@@ -1,5 +1,26 @@
-"""Output allocation shared by the Triton ops: outputs mirror their input's memory layout."""
+"""Memory layout helpers shared by the Triton ops: outputs mirror their input's layout; the
+kernels index within one batch entry with int32 offsets."""
 import torch
+
+INT32_SPAN = 2**31
+
+
+def entry_span(t):
+    """Elements between the first and the last of one batch entry of a (batch, rows, length)
+    tensor: the kernels index within an entry with int32 offsets, so it must stay below
+    ``INT32_SPAN``."""
+    return sum((size - 1) * stride for size, stride in zip(t.shape[1:], t.stride()[1:]))
+
+
+def is_dense(t):
+    """Whether ``t``'s elements are distinct and fill its storage span (a permutation of a
+    contiguous layout): no element is written twice through it."""
+    expected = 1
+    for stride, size in sorted((st, s) for s, st in zip(t.shape, t.stride()) if s > 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def new_like(like, dtype=None, poison=False):

@@ -37,16 +37,18 @@ def official_mixer_forward(m, hidden):
                                B.transpose(1, 2), C.transpose(1, 2), getattr(m, 'D' + suffix),
                                zs, dt_proj.bias, delta_softplus=True)
         outs.append(y.flip(-1) if flip else y)
-    return ((outs[0] + outs[1]).transpose(1, 2) / 2) @ m.out_proj.weight.T
+    y = (outs[0] + outs[1]).transpose(1, 2)
+    return (y / 2 if m.divide_out else y) @ m.out_proj.weight.T
 
 
 @pytest.mark.parametrize('backend', ['torch', 'reference', 'triton'])
 @pytest.mark.parametrize('path', ['autograd', 'fused', 'by_direction'])
-def test_mixer_matches_official_flip_formulation(monkeypatch, backend, path):
+@pytest.mark.parametrize('divide_out', [True, False])
+def test_mixer_matches_official_flip_formulation(monkeypatch, backend, path, divide_out):
     """Each path of the mixer: the fused scan with autograd recording and without it, and the
     direction-by-direction inference path (taken for large activations; here forced by a zero
     threshold). Triton runs under the interpreter on CPU."""
-    mixer = BiMambaMixer(16, d_state=4, scan_backend=backend).double()
+    mixer = BiMambaMixer(16, d_state=4, divide_out=divide_out, scan_backend=backend).double()
     with torch.no_grad():                 # move D and the biases off their init values
         for p in mixer.parameters():
             p.add_(torch.randn_like(p) * 0.1)

@@ -19,7 +19,8 @@ TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 1e-2}
 def poison_and_small_tiles(monkeypatch):
     monkeypatch.setattr(interface, 'POISON_OUTPUTS', True)
     if not torch.cuda.is_available():
-        # tiles shorter than the halos (K - 1 and 2 (K - 1) positions), odd in the backward
+        # tiles about as short as the halos (K - 1 positions in the forward, 2 (K - 1) of x
+        # in the backward), several tiles per backward program, an odd backward tile
         monkeypatch.setattr(interface, 'FORWARD_BLOCK', dict(BL=4, BE=8, num_warps=1))
         monkeypatch.setattr(interface, 'BACKWARD_BLOCK', dict(BL=3, TILES=2, BE=8, num_warps=1))
 

@@ -54,15 +54,27 @@ def test_two_calls_make_the_bidirectional_scan(backend, length):
     _two_calls(2, 5, length, 3, torch.float32, 'cpu', backend, 'reference')
 
 
-def test_accumulate_and_scale_without_gate():
+@pytest.mark.parametrize('reverse', [False, True])
+def test_accumulate_and_scale_without_gate(reverse):
     x = scan_inputs(1, 4, 11, 2, requires_grad=False)
     before = torch.randn_like(x['u'])
     out = before.clone()
-    selective_scan_into(out, *(x[k] for k in ORDER[:5]), D=x['D'], reverse=True,
+    selective_scan_into(out, *(x[k] for k in ORDER[:5]), D=x['D'], reverse=reverse,
                         accumulate=True, scale=0.7, backend='triton')
     scan = selective_scan(*(x[k].double() for k in ORDER[:5]), D=x['D'].double(),
-                          reverse=True, backend='reference')
+                          reverse=reverse, backend='reference')
     assert rel_err(out, (before.double() + scan) * 0.7) < TOL[torch.float32]
+
+
+@pytest.mark.parametrize('backend', ['triton', 'torch'])
+def test_out_may_be_u(backend):
+    x = scan_inputs(2, 3, 9, 2, requires_grad=False)
+    u = x['u'].clone()
+    selective_scan_into(u, u, *(x[k] for k in ORDER[1:5]), D=x['D'], z=x['z'],
+                        backend=backend)
+    ref = selective_scan(*(x[k].double() for k in ORDER[:5]), D=x['D'].double(),
+                         z=x['z'].double(), backend='reference')
+    assert rel_err(u, ref) < TOL[torch.float32]
 
 
 def test_errors_name_the_problem():
@@ -73,6 +85,8 @@ def test_errors_name_the_problem():
     with torch.no_grad():
         with pytest.raises(ValueError, match=r'out must be \(1, 4, 5\) torch.float32 like u'):
             selective_scan_into(out[:, :3], *(x[k] for k in ORDER[:5]))
+        with pytest.raises(ValueError, match='not a dense tensor'):
+            selective_scan_into(out[:, :1].expand(1, 4, 5), *(x[k] for k in ORDER[:5]))
 
 
 @pytest.mark.cuda

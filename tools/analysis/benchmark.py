@@ -39,7 +39,7 @@ as one CUDA graph per point (mmvim.models.utils.CUDAGraphRunner, what VisionMamb
 (mmvim.models.utils.GraphedTraining), for every model alike.
 Peak memory: ``max_memory_allocated`` during the point minus what was allocated before its input
 was made (the weights; earlier points' gradients are freed): input, activations, outputs and
-(train) gradients; the CUDA libraries' one-time workspaces are allocated before the first point.
+(train) gradients; cuBLAS' one-time workspace is allocated before the first (eager) point.
 Not measured on CPUs. A point that runs out of GPU memory is recorded as OOM and the sweep goes
 on.
 
@@ -269,7 +269,7 @@ def measure(model, side, mode, dtype, batch, device, timing, execution):
     images = torch.randn(batch, 3, side, side, device=device)
     ms, iters = time_step(make_step(model, images, mode, dtype, execution), device, **timing)
     peak = (torch.cuda.max_memory_allocated(device) - before) / 2**20 if cuda else None
-    return dict(ms=round(ms, 4), fps=round(batch * 1e3 / ms, 3),
+    return dict(ms=round(ms, 4), fps=float(f'{batch * 1e3 / ms:.6g}'),   # slow CPU points too
                 peak_memory_mib=None if peak is None else round(peak, 1), iters=iters)
 
 
@@ -289,11 +289,13 @@ def run_point(model, side, mode, dtype, batch, device, timing, execution):
 
 def warm_up_libraries(device, dtypes):
     """A small matrix product per dtype and a small convolution on ``device``'s current stream, so
-    that cuBLAS' and cuDNN's one-time workspaces (~32 MiB on an H100) are allocated before the
-    first point, not counted in its peak memory (they stay allocated for the later points)."""
+    that cuBLAS' one-time workspace (~32 MiB on an H100) is allocated before the first point, not
+    counted in its peak memory (it stays allocated for the later points). This covers eager
+    points; a CUDA-graph point captures on a stream of its own, which may get its own workspace,
+    and cuDNN's workspace can still grow with a larger convolution."""
     for name in dtypes:
         a = torch.randn(64, 64, device=device, dtype=DTYPES[name])
-        a @ a
+        torch.matmul(a, a)
         nn.functional.conv2d(torch.randn(1, 3, 32, 32, device=device, dtype=DTYPES[name]),
                              torch.randn(8, 3, 16, 16, device=device, dtype=DTYPES[name]),
                              stride=16)

@@ -82,6 +82,14 @@ class BiMambaMixer(nn.Module):
         delta = F.linear(dt, dt_proj.weight).transpose(1, 2)
         return delta, B.transpose(1, 2), C.transpose(1, 2)
 
+    def _activation_bytes(self, hidden):
+        """Bytes of one (batch, L, E) activation made from ``hidden`` (in autocast's dtype where
+        autocast is on)."""
+        device = hidden.device.type
+        dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
+                 else hidden.dtype)
+        return hidden.shape[0] * hidden.shape[1] * self.d_inner * dtype.itemsize
+
     def _conv(self, x):
         """x (batch, E, L) -> (x_f, x_b): both directions' conv1d + SiLU."""
         return bidirectional_conv1d_silu(
@@ -95,10 +103,9 @@ class BiMambaMixer(nn.Module):
                 getattr(self, 'dt_proj' + suffix).bias.float())
 
     def forward(self, hidden):
-        records = torch.is_grad_enabled() and (
-            hidden.requires_grad or any(p.requires_grad for p in self.parameters()))
-        activation_bytes = hidden.shape[0] * hidden.shape[1] * self.d_inner * hidden.element_size()
-        if not records and activation_bytes >= BY_DIRECTION_MIN_BYTES:
+        if self._activation_bytes(hidden) >= BY_DIRECTION_MIN_BYTES and not (
+                torch.is_grad_enabled() and (hidden.requires_grad
+                                             or any(p.requires_grad for p in self.parameters()))):
             return self.forward_by_direction(hidden)
         # split along the last axis, then view as (batch, E, L): the split's backward then
         # concatenates two (batch, L, E) gradients into in_proj's contiguous (batch, L, 2E) one
@@ -124,7 +131,7 @@ class BiMambaMixer(nn.Module):
         7): :meth:`forward` takes it for inference where one such tensor has at least
         ``BY_DIRECTION_MIN_BYTES``.
         """
-        weight = self.in_proj.weight
+        weight = self.in_proj.weight        # in_proj: a bias-free nn.Linear, run in halves
         x_f, x_b = self._conv(F.linear(hidden, weight[:self.d_inner]).transpose(1, 2))
         y = torch.empty_like(x_f)
         delta, B, C = self._ssm_inputs(x_f, self.x_proj, self.dt_proj)

@@ -1,12 +1,14 @@
 """Triton kernels of Vim's convolution stage: depthwise conv1d + SiLU, both directions at once.
 
-One program owns (batch b, BL consecutive positions, BE channels), one channel per thread. It
-loads every input value its positions need (the tile plus a halo of K - 1 positions on each side
-for the forward, 2 (K - 1) for the backward) into registers first, as a tuple of (BE,) vectors
-indexed by position, then computes and stores: each value is loaded once per program, and no
-load waits behind a store. The anti-causal direction only mirrors the tap offsets (see
-reference.py), so nothing is flipped. For the Vim mixer's (batch, length, channels) memory a
-warp's loads and stores at one position are contiguous across its channels.
+One program owns (batch b, BL consecutive positions, BE channels), one channel per thread;
+the backward walks TILES such tiles. For each tile it loads every input value the tile needs
+(the tile plus a halo of K - 1 positions on each side for the forward, 2 (K - 1) of x and K - 1
+of the gradients for the backward) into registers first, as a tuple of (BE,) vectors indexed by
+position, then computes and stores: within a tile each value is loaded once and no load waits
+behind a store (neighbouring tiles load their shared halo again). The anti-causal direction
+only mirrors the tap offsets (see reference.py), so nothing is flipped. For the Vim mixer's
+(batch, length, channels) memory a warp's loads and stores at one position are contiguous across
+its channels.
 
 Tensors: x, y_f, y_b, dx, dy_f, dy_b (batch, channels, length) with any strides (passed as
 (batch, channel, length) stride triples); weights (channels, K) and biases (channels,) contiguous;

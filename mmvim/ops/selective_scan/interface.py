@@ -10,6 +10,7 @@ import torch
 
 from ..backend import resolve_backend as _resolve_backend
 from ..backend import triton_available  # noqa: F401  (re-exported)
+from ..layout import is_dense
 from .recurrent import selective_scan_recurrent
 from .reference import bidirectional_selective_scan_ref, selective_scan_ref
 
@@ -84,7 +85,9 @@ def selective_scan_into(out, u, delta, A, B, C, D=None, delta_bias=None, delta_s
     direction's inputs before it makes the second's: the Vim mixer's inference peak memory.
 
     Args:
-        out: (batch, dim, length) in ``u``'s dtype, any strides.
+        out: (batch, dim, length) in ``u``'s dtype, with distinct elements (any order of axes).
+            It may be ``u`` or ``z`` itself (a position is read before it is written), but must
+            not otherwise overlap an input.
         Others as in :func:`selective_scan`.
 
     Raises:
@@ -95,6 +98,10 @@ def selective_scan_into(out, u, delta, A, B, C, D=None, delta_bias=None, delta_s
     if tuple(out.shape) != tuple(u.shape) or out.dtype != u.dtype:
         raise ValueError(f'selective_scan_into: out must be {tuple(u.shape)} {u.dtype} like u, '
                          f'got {tuple(out.shape)} {out.dtype}')
+    if not is_dense(out):
+        raise ValueError(f'selective_scan_into: out {tuple(out.shape)} with strides '
+                         f'{out.stride()} is not a dense tensor (elements may repeat); give one '
+                         'made like torch.empty_like(u)')
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad
                                        for t in (out, u, delta, A, B, C, D, delta_bias, z)):
         raise ValueError('selective_scan_into: an input requires a gradient; it writes in place '

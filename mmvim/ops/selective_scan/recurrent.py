@@ -100,5 +100,6 @@ class _RecurrentScan(torch.autograd.Function):
 
 def selective_scan_recurrent(u, delta, A, B, C, D=None, z=None, delta_bias=None,
                              delta_softplus=False, reverse=False):
-    """Same arguments and result as :func:`~mmvim.ops.selective_scan.reference.selective_scan_ref`."""
+    """Same arguments and result as
+    :func:`~mmvim.ops.selective_scan.reference.selective_scan_ref`."""
     return _RecurrentScan.apply(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse)

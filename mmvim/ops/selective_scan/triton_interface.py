@@ -17,7 +17,7 @@ import triton
 
 from .. import launcher
 from ..launcher import alignment_key, launch
-from ..layout import new_like
+from ..layout import INT32_SPAN, entry_span, new_like
 from .triton_backward import scan_backward_kernel
 from .triton_forward import scan_forward_kernel
 
@@ -287,7 +287,7 @@ class _TritonScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dout):
         rev, softplus, scale, cfg = ctx.config
-        if _entry_span(dout) >= 2**31:      # autograd chose its strides; dense it fits (as u)
+        if entry_span(dout) >= INT32_SPAN:  # autograd chose its strides; dense it fits (as u)
             dout = dout.contiguous()
         z, *saved = ctx.saved_tensors
         tensors, kept = saved[:7 * len(rev)], list(saved[7 * len(rev):])
@@ -340,12 +340,6 @@ def _run_forward(slots, z, y, softplus, scale, cfg, save, accumulate):
     return states
 
 
-def _entry_span(t):
-    """Elements between the first and the last of one batch entry of a (batch, rows, length)
-    tensor: the kernels index within an entry with int32 offsets."""
-    return sum((size - 1) * stride for size, stride in zip(t.shape[1:], t.stride()[1:]))
-
-
 def _check_spans(z, slots):
     """Raise a ValueError naming the input whose batch entry spans 2**31 elements or more: the
     kernels index within one entry with int32 offsets."""
@@ -354,7 +348,7 @@ def _check_spans(z, slots):
                           if slot is not None
                           for name, t in zip(('u', 'delta', 'A', 'B', 'C'), slot)]
     for name, t in named:
-        if t is not None and t.dim() == 3 and _entry_span(t) >= 2**31:
+        if t is not None and t.dim() == 3 and entry_span(t) >= INT32_SPAN:
             raise ValueError(f'selective scan (triton): one batch entry of {name} '
                              f'{tuple(t.shape)} with strides {t.stride()} spans 2**31 elements')
 
@@ -386,6 +380,9 @@ def selective_scan_into_triton(out, u, delta, A, B, C, D, delta_bias, delta_soft
                                accumulate, z, scale):
     """One direction written (or added) into ``out`` in place, without autograd; arguments as in
     :func:`mmvim.ops.selective_scan_into`."""
+    if entry_span(out) >= INT32_SPAN:
+        raise ValueError(f'selective scan (triton): one batch entry of out {tuple(out.shape)} '
+                         f'with strides {out.stride()} spans 2**31 elements')
     slots = [None, None]
     slots[int(bool(reverse))] = _prepare(u, delta, A, B, C, D, delta_bias)
     cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
