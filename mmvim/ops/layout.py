@@ -12,6 +12,22 @@ def entry_span(t):
     return sum((size - 1) * stride for size, stride in zip(t.shape[1:], t.stride()[1:]))
 
 
+def check_int32_span(t, name, op):
+    """Raise a ValueError naming ``name`` when one batch entry of ``t`` spans ``INT32_SPAN``
+    elements or more (``op`` opens the message)."""
+    if entry_span(t) >= INT32_SPAN:
+        raise ValueError(f'{op}: one batch entry of {name} {tuple(t.shape)} with strides '
+                         f'{t.stride()} spans 2**31 elements (the kernels index it with int32 '
+                         'offsets)')
+
+
+def int32_indexable(t):
+    """``t``, or a contiguous copy when its strides make a batch entry span ``INT32_SPAN``
+    elements or more (for gradients, whose strides autograd chose: dense they fit as the
+    checked input does)."""
+    return t if entry_span(t) < INT32_SPAN else t.contiguous()
+
+
 def is_dense(t):
     """Whether ``t``'s elements are distinct and fill its storage span (a permutation of a
     contiguous layout): no element is written twice through it."""

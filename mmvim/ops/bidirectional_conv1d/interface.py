@@ -10,7 +10,7 @@ import torch
 
 from ..backend import resolve_backend
 from ..launcher import alignment_key, launch
-from ..layout import INT32_SPAN, entry_span, new_like
+from ..layout import check_int32_span, int32_indexable, new_like
 from .reference import bidirectional_conv1d_silu_ref
 
 BACKENDS = ('triton', 'torch')
@@ -29,10 +29,7 @@ def _check(x, weight_f, bias_f, weight_b, bias_b):
     if x.dim() != 3:
         raise ValueError(f'bidirectional conv1d: x must be (batch, channels, length), got '
                          f'{tuple(x.shape)}')
-    if entry_span(x) >= INT32_SPAN:
-        raise ValueError(f'bidirectional conv1d: one batch entry of x {tuple(x.shape)} with '
-                         f'strides {x.stride()} spans 2**31 elements (the kernels index it with '
-                         'int32 offsets)')
+    check_int32_span(x, 'x', 'bidirectional conv1d')
     channels = x.shape[1]
     for name, w in (('weight_f', weight_f), ('weight_b', weight_b)):
         if w.dim() != 3 or w.shape[:2] != (channels, 1):
@@ -90,8 +87,7 @@ class _TritonBidirectionalConv(torch.autograd.Function):
     def backward(ctx, dy_f, dy_b):
         from .triton_kernels import conv_backward_kernel
         x, weight_f, bias_f, weight_b, bias_b = ctx.saved_tensors
-        # autograd chose the gradients' strides; dense they fit in int32 offsets (as x does)
-        dy_f, dy_b = (dy if entry_span(dy) < INT32_SPAN else dy.contiguous() for dy in (dy_f, dy_b))
+        dy_f, dy_b = int32_indexable(dy_f), int32_indexable(dy_b)
         has_bias = bias_f is not None
         wf, bias_f, wb, bias_b = _kernel_params(weight_f, bias_f, weight_b, bias_b)
         f32 = dict(dtype=torch.float32, device=x.device)

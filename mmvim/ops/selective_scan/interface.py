@@ -64,7 +64,12 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
         y: (batch, dim, length) in ``u``'s dtype.
     """
     _check(u, delta, A, B, C, D, z, delta_bias)
-    backend = resolve_backend(backend, u.device)
+    return _single_direction(resolve_backend(backend, u.device), u, delta, A, B, C, D, z,
+                             delta_bias, delta_softplus, reverse)
+
+
+def _single_direction(backend, u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse):
+    """:func:`selective_scan` on checked arguments with a resolved backend."""
     if backend == 'reference':
         return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse)
     if backend == 'torch':
@@ -111,7 +116,8 @@ def selective_scan_into(out, u, delta, A, B, C, D=None, delta_bias=None, delta_s
         from .triton_interface import selective_scan_into_triton
         return selective_scan_into_triton(out, u, delta, A, B, C, D, delta_bias, delta_softplus,
                                           reverse, accumulate, z, scale)
-    y = selective_scan(u, delta, A, B, C, D, None, delta_bias, delta_softplus, reverse, backend)
+    y = _single_direction(backend, u, delta, A, B, C, D, None, delta_bias, delta_softplus,
+                          reverse)
     total = out + y if accumulate else y
     if z is not None:
         total = total * torch.nn.functional.silu(z)

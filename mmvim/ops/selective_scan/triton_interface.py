@@ -17,7 +17,7 @@ import triton
 
 from .. import launcher
 from ..launcher import alignment_key, launch
-from ..layout import INT32_SPAN, entry_span, new_like
+from ..layout import check_int32_span, int32_indexable, new_like
 from .triton_backward import scan_backward_kernel
 from .triton_forward import scan_forward_kernel
 
@@ -56,18 +56,18 @@ def _chunking(batch, dim, length, bd, cfg, device, per_sm=None, min_tiles=1):
     holds ``WAVES``.
     """
     T = cfg['T']
-    tiles = _cdiv(length, T)
-    programs = batch * _cdiv(dim, bd)
+    tiles = triton.cdiv(length, T)
+    programs = batch * triton.cdiv(dim, bd)
     if cfg.get('CHUNKS'):
         want = cfg['CHUNKS']
     elif per_sm:
         want = per_sm * _num_sms(device) // programs
     else:
         want = math.ceil(cfg['WAVES'] * _num_sms(device) / programs)
-    tpc = _cdiv(tiles, min(max(want, 1), tiles))
+    tpc = triton.cdiv(tiles, min(max(want, 1), tiles))
     if per_sm and not cfg.get('CHUNKS'):
         tpc = max(tpc, min(min_tiles, tiles))
-    return _cdiv(tiles, tpc), tpc * T, tpc
+    return triton.cdiv(tiles, tpc), tpc * T, tpc
 
 
 _RESIDENT = {}
@@ -117,12 +117,17 @@ def _flat_views(flat, shapes):
         for size in reversed(shape[1:]):
             strides.insert(0, strides[0] * size)
         views.append(flat.as_strided(shape, strides, offset))
-        offset += -(-math.prod(shape) // 4) * 4
+        offset += _aligned_numel(shape)
     return views
 
 
+def _aligned_numel(shape):
+    """Elements of ``shape`` rounded up to whole 16 bytes of float32."""
+    return triton.cdiv(math.prod(shape), 4) * 4
+
+
 def _flat_size(shapes):
-    return sum(-(-math.prod(shape) // 4) * 4 for shape in shapes)
+    return sum(_aligned_numel(shape) for shape in shapes)
 
 
 class _Plan:
@@ -137,7 +142,7 @@ class _Plan:
         _check_spans(z, slots)
         batch, dim, length = u.shape
         present = [s is not None for s in slots]
-        self.np2 = _padded_states(A.shape[1])
+        self.np2 = triton.next_power_of_2(A.shape[1])
         ref = slots[present.index(True)]
         self.flags = dict(HAS_F=present[0], HAS_B=present[1], HAS_Z=z is not None,
                           HAS_D=ref[5] is not None, HAS_BIAS=ref[6] is not None,
@@ -149,7 +154,7 @@ class _Plan:
             self.strides.append([st for t in (slot[0], slot[1], slot[3], slot[4],
                                               *stride_tensors(i)) for st in t.stride()])
         self.head_strides = [st for t in head[1] for st in t.stride()]
-        self.rows = batch * _cdiv(dim, bd)
+        self.rows = batch * triton.cdiv(dim, bd)
         self.directions = sum(present)
         self.scale = scale
         sizes = (batch, dim, length, A.shape[1])
@@ -167,8 +172,9 @@ class _Plan:
     def _chunk(self, batch, dim, length, dstate, nc, chunk, tpc):
         self.nc = nc
         self.link_shapes = [(batch, nc, self.np2, dim), (batch, nc, dim)] * self.directions
-        self.sizes = [length, dim, dstate, nc, chunk, tpc, _cdiv(length, self.flags['T']),
-                      self.scale, 1]       # the last: A's state stride (A is contiguous)
+        # the last size: A's state stride (A is contiguous)
+        self.sizes = [length, dim, dstate, nc, chunk, tpc,
+                      triton.cdiv(length, self.flags['T']), self.scale, 1]
 
     def arguments(self, slots, slot_tensors, head_tensors):
         """The kernel's positional arguments: ``head_tensors`` and their strides, then per
@@ -238,10 +244,6 @@ def _new_flat(size, device, poison):
     return torch.empty(size, dtype=torch.float32, device=device)
 
 
-def _cdiv(a, b):
-    return -(-a // b)
-
-
 def _pack(slot):
     """2 when the slot's B and C can be read as 32-bit words of two 16-bit states (N contiguous,
     even offsets and strides, 4-byte aligned), else 1 (also for an absent slot)."""
@@ -256,13 +258,8 @@ def _pack(slot):
 def _state_buffer(slot, T):
     """(batch, ceil(length / T), NP, dim) float32: the state entering each tile."""
     batch, dim, length = slot[0].shape
-    return torch.empty(batch, _cdiv(length, T), _padded_states(slot[2].shape[1]), dim,
-                       dtype=torch.float32, device=slot[0].device)
-
-
-def _padded_states(dstate):
-    """NP: dstate padded to a power of two (the kernels' state block)."""
-    return 1 << (dstate - 1).bit_length()
+    return torch.empty(batch, triton.cdiv(length, T), triton.next_power_of_2(slot[2].shape[1]),
+                       dim, dtype=torch.float32, device=slot[0].device)
 
 
 class _TritonScan(torch.autograd.Function):
@@ -287,8 +284,7 @@ class _TritonScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dout):
         rev, softplus, scale, cfg = ctx.config
-        if entry_span(dout) >= INT32_SPAN:  # autograd chose its strides; dense it fits (as u)
-            dout = dout.contiguous()
+        dout = int32_indexable(dout)
         z, *saved = ctx.saved_tensors
         tensors, kept = saved[:7 * len(rev)], list(saved[7 * len(rev):])
         slots, states, grads = [None, None], [dout, dout], [None, None]
@@ -348,9 +344,8 @@ def _check_spans(z, slots):
                           if slot is not None
                           for name, t in zip(('u', 'delta', 'A', 'B', 'C'), slot)]
     for name, t in named:
-        if t is not None and t.dim() == 3 and entry_span(t) >= INT32_SPAN:
-            raise ValueError(f'selective scan (triton): one batch entry of {name} '
-                             f'{tuple(t.shape)} with strides {t.stride()} spans 2**31 elements')
+        if t is not None and t.dim() == 3:
+            check_int32_span(t, name, 'selective scan (triton)')
 
 
 def _prepare(*slot_tensors):
@@ -380,9 +375,7 @@ def selective_scan_into_triton(out, u, delta, A, B, C, D, delta_bias, delta_soft
                                accumulate, z, scale):
     """One direction written (or added) into ``out`` in place, without autograd; arguments as in
     :func:`mmvim.ops.selective_scan_into`."""
-    if entry_span(out) >= INT32_SPAN:
-        raise ValueError(f'selective scan (triton): one batch entry of out {tuple(out.shape)} '
-                         f'with strides {out.stride()} spans 2**31 elements')
+    check_int32_span(out, 'out', 'selective scan (triton)')
     slots = [None, None]
     slots[int(bool(reverse))] = _prepare(u, delta, A, B, C, D, delta_bias)
     cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
