@@ -42,27 +42,27 @@ def official_mixer_forward(m, hidden):
 
 
 @pytest.mark.parametrize('backend', ['torch', 'reference', 'triton'])
-@pytest.mark.parametrize('path', ['autograd', 'fused', 'by_direction'])
+@pytest.mark.parametrize('path', ['autograd', 'fused', 'lean'])
 @pytest.mark.parametrize('divide_out', [True, False])
 def test_mixer_matches_official_flip_formulation(monkeypatch, backend, path, divide_out):
     """Each path of the mixer: the fused scan with autograd recording and without it, and the
-    direction-by-direction inference path (taken for large activations; here forced by a zero
-    threshold). Triton runs under the interpreter on CPU."""
+    memory-lean inference path (taken for long sequences; here forced by a zero threshold).
+    Triton runs under the interpreter on CPU."""
     mixer = BiMambaMixer(16, d_state=4, divide_out=divide_out, scan_backend=backend).double()
     with torch.no_grad():                 # move D and the biases off their init values
         for p in mixer.parameters():
             p.add_(torch.randn_like(p) * 0.1)
     hidden = torch.randn(2, 13, 16, dtype=torch.float64)
     calls = []
-    by_direction = BiMambaMixer.forward_by_direction
-    monkeypatch.setattr(BiMambaMixer, 'forward_by_direction',
-                        lambda self, h: calls.append(1) or by_direction(self, h))
-    if path == 'by_direction':
-        monkeypatch.setattr(bimamba, 'BY_DIRECTION_MIN_BYTES', 0)
+    lean = BiMambaMixer.forward_lean
+    monkeypatch.setattr(BiMambaMixer, 'forward_lean',
+                        lambda self, h: calls.append(1) or lean(self, h))
+    if path == 'lean':
+        monkeypatch.setattr(bimamba, 'LEAN_MIN_LENGTH', 13)
     with torch.set_grad_enabled(path == 'autograd'):
         out = mixer(hidden)
     assert out.requires_grad == (path == 'autograd')
-    assert len(calls) == (path == 'by_direction')
+    assert len(calls) == (path == 'lean')
     with torch.no_grad():
         torch.testing.assert_close(out, official_mixer_forward(mixer, hidden))
 

@@ -4,14 +4,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmvim.ops import (bidirectional_conv1d_silu, bidirectional_selective_scan, selective_scan_into,
-                       two_path_backend)
+from mmvim.ops import bidirectional_conv1d_silu, bidirectional_selective_scan, two_path_backend
 
-
-# Inference (no autograd) runs direction by direction (BiMambaMixer.forward_by_direction) where
-# one (batch, L, E) activation has at least this many bytes: Vim-Ti at 1024 x 1024 and up at
-# batch 8; below, the fused path's fewer launches win (H100, docs/benchmarks.md, session 7).
-BY_DIRECTION_MIN_BYTES = 16 * 2**20
+# Inference (no autograd) on sequences of at least this many tokens (Vim at 1024 x 1024 and up,
+# patch 16) takes the memory-lean path (BiMambaMixer.forward_lean); shorter ones the plain
+# path, whose one in_proj product is faster (H100, docs/benchmarks.md, session 8).
+LEAN_MIN_LENGTH = 4096
 
 
 class BiMambaMixer(nn.Module):
@@ -82,14 +80,6 @@ class BiMambaMixer(nn.Module):
         delta = F.linear(dt, dt_proj.weight).transpose(1, 2)
         return delta, B.transpose(1, 2), C.transpose(1, 2)
 
-    def _activation_bytes(self, hidden):
-        """Bytes of one (batch, L, E) activation made from ``hidden`` (in autocast's dtype where
-        autocast is on)."""
-        device = hidden.device.type
-        dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
-                 else hidden.dtype)
-        return hidden.shape[0] * hidden.shape[1] * self.d_inner * dtype.itemsize
-
     def _conv(self, x):
         """x (batch, E, L) -> (x_f, x_b): both directions' conv1d + SiLU."""
         return bidirectional_conv1d_silu(
@@ -103,10 +93,10 @@ class BiMambaMixer(nn.Module):
                 getattr(self, 'dt_proj' + suffix).bias.float())
 
     def forward(self, hidden):
-        if self._activation_bytes(hidden) >= BY_DIRECTION_MIN_BYTES and not (
+        if hidden.shape[1] >= LEAN_MIN_LENGTH and not (
                 torch.is_grad_enabled() and (hidden.requires_grad
                                              or any(p.requires_grad for p in self.parameters()))):
-            return self.forward_by_direction(hidden)
+            return self.forward_lean(hidden)
         # split along the last axis, then view as (batch, E, L): the split's backward then
         # concatenates two (batch, L, E) gradients into in_proj's contiguous (batch, L, 2E) one
         # (split after the transpose, it wrote a (batch, 2E, L) tensor that had to be copied)
@@ -122,28 +112,24 @@ class BiMambaMixer(nn.Module):
         return self.out_proj(y.transpose(1, 2))
 
     @torch.no_grad()
-    def forward_by_direction(self, hidden):
-        """:meth:`forward` without autograd, one direction at a time: the forward direction's
-        scan is written into y and its inputs are freed before the backward direction's are
-        made; in_proj's x and z halves are separate products, x freed after the convolution
-        and z made just before its scan. At most 4 (batch, L, E) tensors are live, against 7
-        in the fused path, for ~20 us more per block in launches (docs/benchmarks.md, session
-        7): :meth:`forward` takes it for inference where one such tensor has at least
-        ``BY_DIRECTION_MIN_BYTES``.
+    def forward_lean(self, hidden):
+        """:meth:`forward` without autograd, holding fewer (batch, L, E) tensors: in_proj's x
+        and z halves are separate products, x freed after the convolution and z made after the
+        scan's other inputs, and the scan writes its result over the forward direction's delta.
+        At the scan 5 such tensors are live (x_f, x_b, both deltas, z) against 7 in
+        :meth:`forward`; the weight halves are cast per call, so autocast does not cache a copy
+        of in_proj's weight. It costs a second in_proj product (docs/benchmarks.md, session 8).
         """
         weight = self.in_proj.weight        # in_proj: a bias-free nn.Linear, run in halves
         x_f, x_b = self._conv(F.linear(hidden, weight[:self.d_inner]).transpose(1, 2))
-        y = torch.empty_like(x_f)
-        delta, B, C = self._ssm_inputs(x_f, self.x_proj, self.dt_proj)
-        A, D, bias = self._direction('')
-        selective_scan_into(y, x_f, delta, A, B, C, D, bias, delta_softplus=True,
-                            backend=self.scan_backend)
-        del x_f, delta, B, C
-        delta, B, C = self._ssm_inputs(x_b, self.x_proj_b, self.dt_proj_b)
+        delta_f, B_f, C_f = self._ssm_inputs(x_f, self.x_proj, self.dt_proj)
+        delta_b, B_b, C_b = self._ssm_inputs(x_b, self.x_proj_b, self.dt_proj_b)
         z = F.linear(hidden, weight[self.d_inner:]).transpose(1, 2)
-        A, D, bias = self._direction('_b')
-        selective_scan_into(y, x_b, delta, A, B, C, D, bias, delta_softplus=True, reverse=True,
-                            accumulate=True, z=z, scale=0.5 if self.divide_out else 1.0,
-                            backend=self.scan_backend)
-        del x_b, delta, B, C, z
+        A_f, D_f, bias_f = self._direction('')
+        A_b, D_b, bias_b = self._direction('_b')
+        y = bidirectional_selective_scan(
+            x_f, delta_f, A_f, B_f, C_f, D_f, bias_f, x_b, delta_b, A_b, B_b, C_b, D_b, bias_b,
+            z=z, delta_softplus=True, divide_out=self.divide_out, backend=self.scan_backend,
+            out=delta_f)
+        del x_f, x_b, delta_f, delta_b, z, B_f, C_f, B_b, C_b
         return self.out_proj(y.transpose(1, 2))

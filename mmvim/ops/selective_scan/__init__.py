@@ -1,7 +1,7 @@
 from .interface import (BACKENDS, bidirectional_selective_scan, resolve_backend, selective_scan,
-                        selective_scan_into, triton_available)
+                        triton_available)
 from .reference import bidirectional_selective_scan_ref, selective_scan_ref
 
 __all__ = ['BACKENDS', 'bidirectional_selective_scan', 'bidirectional_selective_scan_ref',
-           'resolve_backend', 'selective_scan', 'selective_scan_into', 'selective_scan_ref',
+           'resolve_backend', 'selective_scan', 'selective_scan_ref',
            'triton_available']

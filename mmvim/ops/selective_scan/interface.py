@@ -79,59 +79,21 @@ def _single_direction(backend, u, delta, A, B, C, D, z, delta_bias, delta_softpl
     return selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse)
 
 
-def selective_scan_into(out, u, delta, A, B, C, D=None, delta_bias=None, delta_softplus=False,
-                        reverse=False, accumulate=False, z=None, scale=1.0, backend=None):
-    """One direction of the scan written into ``out`` in place, for inference without autograd:
-    ``out <- (out if accumulate else 0) + scan(u, ...)``, then ``out *= silu(z)`` when ``z`` is
-    given, and ``out *= scale``.
-
-    Two calls make :func:`bidirectional_selective_scan` (forward direction; then the reverse one
-    with ``accumulate=True``, ``z`` and ``scale=0.5``) while letting the caller free the first
-    direction's inputs before it makes the second's: the Vim mixer's inference peak memory.
-
-    Args:
-        out: (batch, dim, length) in ``u``'s dtype, with distinct elements (any order of axes).
-            It may be ``u`` or ``z`` itself (a position is read before it is written), but must
-            not otherwise overlap an input.
-        Others as in :func:`selective_scan`.
-
-    Raises:
-        ValueError: when autograd would record the call (use :func:`selective_scan` or
-            :func:`bidirectional_selective_scan` for training), or for bad shapes / dtypes.
-    """
-    _check(u, delta, A, B, C, D, z, delta_bias)
-    if tuple(out.shape) != tuple(u.shape) or out.dtype != u.dtype:
-        raise ValueError(f'selective_scan_into: out must be {tuple(u.shape)} {u.dtype} like u, '
-                         f'got {tuple(out.shape)} {out.dtype}')
-    if not is_dense(out):
-        raise ValueError(f'selective_scan_into: out {tuple(out.shape)} with strides '
-                         f'{out.stride()} is not a dense tensor (elements may repeat); give one '
-                         'made like torch.empty_like(u)')
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad
-                                       for t in (out, u, delta, A, B, C, D, delta_bias, z)):
-        raise ValueError('selective_scan_into: an input requires a gradient; it writes in place '
-                         'without autograd (run it under torch.no_grad, or use selective_scan)')
-    backend = resolve_backend(backend, u.device)
-    if backend == 'triton':
-        from .triton_interface import selective_scan_into_triton
-        return selective_scan_into_triton(out, u, delta, A, B, C, D, delta_bias, delta_softplus,
-                                          reverse, accumulate, z, scale)
-    y = _single_direction(backend, u, delta, A, B, C, D, None, delta_bias, delta_softplus,
-                          reverse)
-    total = out + y if accumulate else y
-    if z is not None:
-        total = total * torch.nn.functional.silu(z)
-    return out.copy_(total * scale)
-
-
 def bidirectional_selective_scan(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
                                  u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b,
-                                 z=None, delta_softplus=True, divide_out=True, backend=None):
+                                 z=None, delta_softplus=True, divide_out=True, backend=None,
+                                 out=None):
     """Vim's bidirectional scan: ``(scan_f + scan_b) * silu(z)``, halved when ``divide_out``.
 
     The ``_f`` inputs feed the forward recurrence, the ``_b`` inputs the backward one
     (last position to first). All inputs are in the original token order, shaped as in
     :func:`selective_scan`; ``z`` is shared. Returns (batch, dim, length) in ``u_f``'s dtype.
+
+    ``out``: for inference without autograd, a (batch, dim, length) tensor in ``u_f``'s dtype
+    with distinct elements (any order of axes) to write the result into, and return. It may be
+    ``u_f`` or ``delta_f`` itself (the forward direction reads each position before the result
+    is written there), which saves the memory of one such tensor, but must not otherwise
+    overlap an input. Raises a ValueError when autograd would record the call.
     """
     _check(u_f, delta_f, A_f, B_f, C_f, D_f, z, delta_bias_f, prefix='forward ')
     _check(u_b, delta_b, A_b, B_b, C_b, D_b, z, delta_bias_b, prefix='backward ')
@@ -139,20 +101,42 @@ def bidirectional_selective_scan(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
         raise ValueError(f'bidirectional selective scan: the two directions differ in shape: '
                          f'u {tuple(u_f.shape)} vs {tuple(u_b.shape)}, '
                          f'A {tuple(A_f.shape)} vs {tuple(A_b.shape)}')
+    if out is not None:
+        _check_out(out, u_f, (u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f, u_b, delta_b, A_b,
+                              B_b, C_b, D_b, delta_bias_b, z))
     backend = resolve_backend(backend, u_f.device)
+    if backend == 'triton':
+        from .triton_interface import bidirectional_selective_scan_triton
+        return bidirectional_selective_scan_triton(
+            u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f, u_b, delta_b, A_b, B_b, C_b, D_b,
+            delta_bias_b, z, delta_softplus, divide_out, out)
     if backend == 'reference':
-        return bidirectional_selective_scan_ref(
+        y = bidirectional_selective_scan_ref(
             u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f, u_b, delta_b, A_b, B_b, C_b, D_b,
             delta_bias_b, z, delta_softplus, divide_out)
-    if backend == 'torch':
+    else:
         y = (selective_scan_recurrent(u_f, delta_f, A_f, B_f, C_f, D_f, None, delta_bias_f,
                                       delta_softplus)
              + selective_scan_recurrent(u_b, delta_b, A_b, B_b, C_b, D_b, None, delta_bias_b,
                                         delta_softplus, reverse=True))
         if z is not None:
             y = y * torch.nn.functional.silu(z)
-        return y / 2 if divide_out else y
-    from .triton_interface import bidirectional_selective_scan_triton
-    return bidirectional_selective_scan_triton(
-        u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f, u_b, delta_b, A_b, B_b, C_b, D_b,
-        delta_bias_b, z, delta_softplus, divide_out)
+        y = y / 2 if divide_out else y
+    return y if out is None else out.copy_(y)
+
+
+def _check_out(out, u, inputs):
+    """Raise a ValueError unless ``out`` can take the scan of ``u``'s shape and dtype in place
+    without autograd."""
+    if tuple(out.shape) != tuple(u.shape) or out.dtype != u.dtype:
+        raise ValueError(f'bidirectional selective scan: out must be {tuple(u.shape)} {u.dtype} '
+                         f'like u_f, got {tuple(out.shape)} {out.dtype}')
+    if not is_dense(out):
+        raise ValueError(f'bidirectional selective scan: out {tuple(out.shape)} with strides '
+                         f'{out.stride()} is not a dense tensor (elements may repeat); give one '
+                         'made like torch.empty_like(u_f)')
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad
+                                       for t in (out, *inputs)):
+        raise ValueError('bidirectional selective scan: out= writes in place without autograd, '
+                         'but an input requires a gradient (run it under torch.no_grad, or '
+                         'leave out None)')

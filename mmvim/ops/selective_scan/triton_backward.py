@@ -15,7 +15,9 @@ steps the adjoint back through the tile one position at a time, forming the othe
 Nothing of size (batch, dim, dstate, length) is stored. With NC > 1 a first launch
 (``OUTPUT=False``, grid (.., NC - 1)) writes each chunk's local adjoint at its first position and
 the sum of the delta values linking it to the next chunk, for every chunk but the one no other
-chunk folds (the first in t order for the forward direction, the last for the reverse one).
+chunk folds (the first in t order for the forward direction, the last for the reverse one);
+triton_chunk_carry's kernel turns them into the adjoints entering the chunks, which the second
+launch loads.
 dB and dC are summed over the program's channels (across lanes: the kernel's one cross-lane
 reduction) and over programs with float32 atomics, as are dA, dD and d(delta_bias) over batch
 and chunks.
@@ -26,7 +28,7 @@ adds its own and writes dz = dout * y * silu'(z) * SCALE.
 import triton
 import triton.language as tl
 
-from .triton_common import (clamped, delta_from_raw, fold_chunks, load_state_words, position,
+from .triton_common import (clamped, delta_from_raw, entering_state, load_state_words, position,
                             state_layout, state_offsets, tile_index, unpack_states)
 
 LN2 = tl.constexpr(0.6931471805599453)
@@ -105,7 +107,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
     dt_next = next_delta(c, CHUNK, L, dt_ptr, dt_rows, sdt_t, d, dmask, bias, HAS_BIAS, SOFTPLUS,
                          REV)
     if OUTPUT:
-        g = fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, pmask, A2, c, NC, DIM, NP, REV)
+        g = entering_state(end_ptr, b, d, n, pmask, c, NC, DIM, NP, REV)
     else:
         g = tl.zeros(A2.shape, dtype=tl.float32)
     dA = tl.zeros(A2.shape, dtype=tl.float32)

@@ -91,24 +91,19 @@ def state_offsets(b, j, NJ, n, d, DIM, NP: tl.constexpr):
 
 
 @triton.jit
-def fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, mask, A2, c, NC, DIM, NP: tl.constexpr,
-                ASCENDING: tl.constexpr):
-    """Carry a state across whole chunks: ``h <- exp(A sum_delta[c']) h + end[c']``.
-
-    ``end`` (batch, NC, NP, dim) holds each chunk's local end state, ``sum`` (batch, NC, dim) the
-    sum of the delta values whose decays link it. ``d`` (BD,) and ``dmask`` are the channels;
-    ``n``, ``mask`` and ``A2`` (A log2(e)) are index, mask and values in the state's shape, whose
-    last axis is the channel one. Folds chunks 0..c-1 (ASCENDING) or NC-1..c+1, the farthest
-    first, and returns the state entering chunk ``c``.
-    """
-    h = tl.zeros(A2.shape, dtype=tl.float32)
-    count = c if ASCENDING else NC - 1 - c
-    for j in range(count):
-        cj = j if ASCENDING else NC - 1 - j
-        s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask, other=0.0)
-        end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), mask=mask, other=0.0)
-        h = tl.exp2(A2 * s) * h + end
-    return h
+def entering_state(end_ptr, b, d, n, mask, c, NC, DIM, NP: tl.constexpr,
+                   ASCENDING: tl.constexpr):
+    """The state entering chunk ``c`` (the direction's first chunk: zero), as
+    :func:`~.triton_chunk_carry.carry_chunks_kernel` left it in the (batch, NC, NP, dim) link
+    buffer: in the slot of the chunk before ``c`` (after it in t order where not ``ASCENDING``).
+    ``n``, ``d`` and ``mask`` index the state block as in :func:`state_offsets`."""
+    if ASCENDING:
+        j = c - 1
+    else:
+        j = c + 1
+    ok = (n * 0 + j >= 0) & (n * 0 + j < NC)   # tensors: the interpreter mis-types tensor & scalar
+    j = tl.minimum(tl.maximum(j, 0), NC - 1)
+    return tl.load(end_ptr + state_offsets(b, j, NC, n, d, DIM, NP), mask=mask & ok, other=0.0)
 
 
 @triton.jit

@@ -1,13 +1,15 @@
 """Triton forward kernel of the selective scan, one or both directions in one launch.
 
 Grid (batch * ceil(dim / BD), NC): one program per (batch, channel block, chunk of CHUNK
-positions); one channel per lane (see triton_common). With NC > 1 it runs twice:
+positions); one channel per lane (see triton_common). With NC > 1 it runs twice, around
+triton_chunk_carry's kernel:
 
 1. ``OUTPUT=False``, grid (.., NC - 1): each chunk's local end state (scan from a zero state)
    and the sum of its delta values, whose exp(A * sum) is the chunk's total decay; a direction's
-   last chunk (NC - 1 forward, 0 reverse) is skipped: no chunk folds it;
-2. ``OUTPUT=True``: each program folds the earlier chunks' results into its true initial state
-   (earlier in the direction's order), rescans its chunk and writes y.
+   last chunk (NC - 1 forward, 0 reverse) is skipped: no chunk folds it; the carry kernel then
+   turns the end states into the states entering the chunks;
+2. ``OUTPUT=True``: each program loads its chunk's entering state, rescans the chunk and
+   writes y.
 
 With NC == 1 only stage 2 runs. For two directions a program first scans forward and writes
 y_f + D u into y, then scans backward, adds that partial and writes the gated, scaled sum: each
@@ -22,7 +24,7 @@ that every step waited for its loads (docs/kernel_notes.md, v4).
 import triton
 import triton.language as tl
 
-from .triton_common import (clamped, delta_from_raw, fold_chunks, load_state_words,
+from .triton_common import (clamped, delta_from_raw, entering_state, load_state_words,
                             position, state_layout, state_offsets, tile_index, unpack_states)
 
 
@@ -81,7 +83,7 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
     y_rows = d * sy_d
     z_rows = d * sz_d
     if OUTPUT:
-        h = fold_chunks(end_ptr, sum_ptr, b, d, dmask, n, pmask, A2, c, NC, DIM, NP, not REV)
+        h = entering_state(end_ptr, b, d, n, pmask, c, NC, DIM, NP, not REV)
     else:
         h = tl.zeros(A2.shape, dtype=tl.float32)
     dsum = tl.zeros([d.shape[0]], dtype=tl.float32)
@@ -142,13 +144,12 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                         L, DIM, NSTATE: tl.constexpr, NC, CHUNK, TPC, NT, SCALE, sA_n,
                         OUTPUT: tl.constexpr, HAS_F: tl.constexpr, HAS_B: tl.constexpr,
                         HAS_Z: tl.constexpr, HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr,
-                        SOFTPLUS: tl.constexpr, SAVE: tl.constexpr, ACCUM_Y: tl.constexpr,
-                        BD: tl.constexpr, NP: tl.constexpr, T: tl.constexpr,
-                        PACK_F: tl.constexpr, PACK_B: tl.constexpr):
+                        SOFTPLUS: tl.constexpr, SAVE: tl.constexpr, BD: tl.constexpr,
+                        NP: tl.constexpr, T: tl.constexpr, PACK_F: tl.constexpr,
+                        PACK_B: tl.constexpr):
     """Stage 1 (chunk end states) or stage 2 (outputs) for the directions present.
 
-    ``*_f`` feed the forward recurrence, ``*_b`` the reverse one; y = (y_f + y_b) * silu(z) * SCALE,
-    with ``ACCUM_Y`` y = (y + y_f + y_b) * ...: y's content is a partial sum to add.
+    ``*_f`` feed the forward recurrence, ``*_b`` the reverse one; y = (y_f + y_b) * silu(z) * SCALE.
     ``s<name>_<axis><slot>`` are element strides. ``end_*`` (batch, NC, NP, dim) and ``sum_*``
     (batch, NC, dim) float32 link the chunks.
     """
@@ -165,7 +166,7 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                            su_bf, su_df, su_tf, sdt_bf, sdt_df, sdt_tf, sB_bf, sB_nf, sB_tf,
                            sC_bf, sC_nf, sC_tf, z_ptr, sz_b, sz_d, sz_t, y_ptr, sy_b, sy_d, sy_t,
                            b, c, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
-                           False, OUTPUT, ACCUM_Y, not HAS_B, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS,
+                           False, OUTPUT, False, not HAS_B, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS,
                            SAVE, NP, T, PACK_F)
     if HAS_F and HAS_B and OUTPUT:
         tl.debug_barrier()  # the partial y_f written above is read back, maybe by other threads
@@ -174,5 +175,5 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                            su_bb, su_db, su_tb, sdt_bb, sdt_db, sdt_tb, sB_bb, sB_nb, sB_tb,
                            sC_bb, sC_nb, sC_tb, z_ptr, sz_b, sz_d, sz_t, y_ptr, sy_b, sy_d, sy_t,
                            b, c_b, d, dmask, L, DIM, NSTATE, NC, CHUNK, TPC, NT, SCALE, sA_n,
-                           True, OUTPUT, HAS_F or ACCUM_Y, True, HAS_Z, HAS_D, HAS_BIAS,
-                           SOFTPLUS, SAVE, NP, T, PACK_B)
+                           True, OUTPUT, HAS_F, True, HAS_Z, HAS_D, HAS_BIAS, SOFTPLUS, SAVE,
+                           NP, T, PACK_B)

@@ -19,6 +19,7 @@ from .. import launcher
 from ..launcher import alignment_key, launch
 from ..layout import check_int32_span, int32_indexable, new_like
 from .triton_backward import scan_backward_kernel
+from .triton_chunk_carry import carry_chunks_kernel
 from .triton_forward import scan_forward_kernel
 
 # Tests set these: POISON_OUTPUTS fills outputs with NaN before the kernels run, so an element
@@ -33,9 +34,8 @@ CONFIG_OVERRIDE = {}
 # waves of backward programs (what a multiprocessor holds comes from the compiled kernel's
 # registers); where that is unknown (no compiled kernel, as under the interpreter), WAVES
 # programs. With the resident count known and no CHUNKS override, forward chunks keep at least
-# MIN_TILES_F tiles (the last may be shorter): each chunk folds all earlier ones, which outweighs
-# a short chunk's own work. One-warp programs were the fastest on an H100
-# (docs/kernel_notes.md, v4, backward v4 and session 5).
+# MIN_TILES_F tiles (the last may be shorter). One-warp programs were the fastest on an H100
+# (docs/kernel_notes.md, v4, backward v4, sessions 5 and 8).
 DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=12, WAVES_B=2,
                       WAVES=8, MIN_TILES_F=6)
 
@@ -133,11 +133,13 @@ def _flat_size(shapes):
 class _Plan:
     """What a launch derives from its inputs' shapes, strides, dtypes and alignment (cached per
     :func:`mmvim.ops.launcher.alignment_key`): flags, chunking, grid, and the stride and size
-    arguments. Per present direction, stage 1 writes and stage 2 reads two chunk-link buffers,
-    (batch, NC, NP, dim) and (batch, NC, dim) float32."""
+    arguments. Per present direction, stage 1 writes two chunk-link buffers, (batch, NC, NP, dim)
+    and (batch, NC, dim) float32, the carry kernel turns the first into the states entering
+    the chunks (the forward direction's over ascending chunks where ``ascending_f``), and stage
+    2 reads them."""
 
     def __init__(self, kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles,
-                 slot_tensors, stride_tensors, head, extra):
+                 slot_tensors, stride_tensors, head, ascending_f, extra):
         u, A = next(s for s in slots if s is not None)[0:3:2]
         _check_spans(z, slots)
         batch, dim, length = u.shape
@@ -154,6 +156,8 @@ class _Plan:
             self.strides.append([st for t in (slot[0], slot[1], slot[3], slot[4],
                                               *stride_tensors(i)) for st in t.stride()])
         self.head_strides = [st for t in head[1] for st in t.stride()]
+        self.carry_flags = dict(HAS_F=present[0], HAS_B=present[1], ASC_F=ascending_f, BD=bd,
+                                NP=self.np2, num_warps=warps)
         self.rows = batch * triton.cdiv(dim, bd)
         self.directions = sum(present)
         self.scale = scale
@@ -162,7 +166,7 @@ class _Plan:
         if u.device.type == 'cuda':
             def build():
                 self._chunk(*sizes, *_chunking(batch, dim, length, bd, cfg, u.device))
-                return (self.rows, self.nc), self.arguments(slots, slot_tensors, head[0])
+                return (self.rows, self.nc), self.arguments(slots, slot_tensors, head[0])[0]
             tensors = [t for s in slots if s is not None for t in s if t is not None]
             resident = _resident_programs(kernel, dict(self.flags, OUTPUT=True),
                                           tensors + ([z] if z is not None else []), build)
@@ -177,25 +181,30 @@ class _Plan:
                       triton.cdiv(length, self.flags['T']), self.scale, 1]
 
     def arguments(self, slots, slot_tensors, head_tensors):
-        """The kernel's positional arguments: ``head_tensors`` and their strides, then per
-        direction its inputs (an absent direction repeats the other's, which the kernel ignores),
-        chunk links, ``slot_tensors[i]`` and strides, then the sizes."""
+        """(the kernel's positional arguments, the carry kernel's). The kernel's:
+        ``head_tensors`` and their strides, then per direction its inputs (an absent direction
+        repeats the other's, which the kernel ignores), chunk links, ``slot_tensors[i]`` and
+        strides, then the sizes. The carry kernel's: per direction its links and A, then sizes."""
         u = next(s for s in slots if s is not None)[0]
         links = _flat_views(_new_flat(_flat_size(self.link_shapes), u.device, POISON_OUTPUTS),
                             self.link_shapes)
-        args = [*head_tensors, *self.head_strides]
+        args, carry = [*head_tensors, *self.head_strides], []
         for i in range(2):
             inputs = slots[i] if slots[i] is not None else slots[1 - i]
+            slot_links = links[2 * i:2 * i + 2] if self.directions == 2 else links
             args += [t if t is not None else u for t in inputs]
-            args += links[2 * i:2 * i + 2] if self.directions == 2 else links
+            args += slot_links
             args += slot_tensors[i] + self.strides[i]
-        return args + self.sizes
+            carry += [*slot_links, inputs[2]]
+        length, dim, dstate, nc = self.sizes[:4]
+        return args + self.sizes, carry + [dim, dstate, nc, 1]
 
-    def run(self, kernel, key, args):
-        """Stage 1 when the length is split into chunks (each direction's last chunk needs no
-        summary: kernel docs), then stage 2."""
+    def run(self, kernel, key, args, carry_args):
+        """Stage 1 and the carry when the length is split into chunks (each direction's last
+        chunk needs no summary: kernel docs), then stage 2."""
         if self.nc > 1:
             launch(kernel, key, (self.rows, self.nc - 1), *args, OUTPUT=False, **self.flags)
+            launch(carry_chunks_kernel, key, (self.rows, 2), *carry_args, **self.carry_flags)
         launch(kernel, key, (self.rows, self.nc), *args, OUTPUT=True, **self.flags)
 
 
@@ -204,7 +213,7 @@ _MAX_PLANS = 4096
 
 
 def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles, slot_tensors,
-            stride_tensors, head, **extra):
+            stride_tensors, head, ascending_f, **extra):
     """Launch ``kernel`` (through :func:`mmvim.ops.launcher.launch`) on ``slots``
     ([forward direction, reverse direction], each (u, delta, A, B, C, D, delta_bias) or None).
 
@@ -212,7 +221,9 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles
     ``stride_tensors(i)``: the tensors whose strides follow those of its u, delta, B, C;
     ``head``: (tensors, the tensors whose strides follow them), first in the argument list.
     ``per_sm(resident)``: programs per multiprocessor to chunk for, given how many it holds at
-    once, in chunks of at least ``min_tiles`` tiles (see :func:`_chunking`).
+    once, in chunks of at least ``min_tiles`` tiles (see :func:`_chunking`). ``ascending_f``:
+    the forward direction's state runs first chunk to last (the forward kernel; False for the
+    backward kernel's adjoint).
     """
     u = next(s for s in slots if s is not None)[0]
     if u.numel() == 0:      # nothing to compute: outputs are empty, gradient sums stay zero
@@ -226,14 +237,14 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles
     plan = _PLANS.get(key)
     if plan is None or launcher.VERIFY:
         fresh = _Plan(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles,
-                      slot_tensors, stride_tensors, head, extra)
+                      slot_tensors, stride_tensors, head, ascending_f, extra)
         if plan is not None and vars(plan) != vars(fresh):
             raise AssertionError(f'selective scan: launch plan cached under {key!r} differs '
                                  'from the one these inputs give')
         if len(_PLANS) >= _MAX_PLANS:       # endlessly varying shapes: start again
             _PLANS.clear()
         plan = _PLANS[key] = fresh
-    plan.run(kernel, key, plan.arguments(slots, slot_tensors, head[0]))
+    plan.run(kernel, key, *plan.arguments(slots, slot_tensors, head[0]))
 
 
 def _new_flat(size, device, poison):
@@ -275,7 +286,7 @@ class _TritonScan(torch.autograd.Function):
         cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
         u = tensors[0]
         y = _new(z if z is not None else u, u.dtype)
-        states = _run_forward(slots, z, y, softplus, scale, cfg, save, accumulate=False)
+        states = _run_forward(slots, z, y, softplus, scale, cfg, save)
         if save:
             ctx.save_for_backward(z, *tensors, *[s for s in states if s is not u])
             ctx.config = (rev, softplus, scale, cfg)
@@ -315,7 +326,7 @@ class _TritonScan(torch.autograd.Function):
         slot_tensors = [[states[i], *grads[i]] for i in range(2)]
         _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'], cfg['WARPS_B'],
                 lambda resident: cfg['WAVES_B'] * resident, 1, slot_tensors,
-                lambda i: grads[i][:2], ([dzz, dout, zz], [dzz, dout, zz]))
+                lambda i: grads[i][:2], ([dzz, dout, zz], [dzz, dout, zz]), False)
         out = []
         for r in rev:
             slot = slots[int(r)]
@@ -323,16 +334,15 @@ class _TritonScan(torch.autograd.Function):
         return (None, None, None, None, dz, *out)
 
 
-def _run_forward(slots, z, y, softplus, scale, cfg, save, accumulate):
-    """The forward kernel writing ``y`` (with ``accumulate``, adding to its content first) for
-    ``slots``; returns per direction the saved-state buffer (``save``) or u."""
+def _run_forward(slots, z, y, softplus, scale, cfg, save):
+    """The forward kernel writing ``y`` for ``slots``; returns per direction the saved-state
+    buffer (``save``) or u."""
     u = next(s for s in slots if s is not None)[0]
     states = [_state_buffer(s, cfg['T']) if save and s is not None else u for s in slots]
     zz = z if z is not None else u
     _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'], cfg['WARPS_F'],
             lambda resident: min(cfg['PROGRAMS_F'], resident), cfg['MIN_TILES_F'],
-            [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), SAVE=save,
-            ACCUM_Y=accumulate)
+            [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), True, SAVE=save)
     return states
 
 
@@ -371,29 +381,23 @@ def selective_scan_triton(u, delta, A, B, C, D, z, delta_bias, delta_softplus, r
                              z, *tensors)
 
 
-def selective_scan_into_triton(out, u, delta, A, B, C, D, delta_bias, delta_softplus, reverse,
-                               accumulate, z, scale):
-    """One direction written (or added) into ``out`` in place, without autograd; arguments as in
-    :func:`mmvim.ops.selective_scan_into`."""
-    check_int32_span(out, 'out', 'selective scan (triton)')
-    slots = [None, None]
-    slots[int(bool(reverse))] = _prepare(u, delta, A, B, C, D, delta_bias)
-    cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
-    _run_forward(slots, z, out, delta_softplus, float(scale), cfg, save=False,
-                 accumulate=accumulate)
-    return out
-
-
 def bidirectional_selective_scan_triton(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
                                         u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b,
-                                        z, delta_softplus, divide_out):
+                                        z, delta_softplus, divide_out, out=None):
     """Both directions in one launch; shapes as in
-    :func:`mmvim.ops.bidirectional_selective_scan`."""
+    :func:`mmvim.ops.bidirectional_selective_scan` (``out``: written in place, without
+    autograd)."""
     # the kernel takes D and delta_bias for both directions or for neither
     fill = lambda f, b: [u_f.new_zeros(u_f.shape[1], dtype=torch.float32) if t is None and  # noqa
                          (f, b) != (None, None) else t for t in (f, b)]
     (D_f, D_b), (delta_bias_f, delta_bias_b) = fill(D_f, D_b), fill(delta_bias_f, delta_bias_b)
     tensors = _prepare(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
                        u_b, delta_b, A_b, B_b, C_b, D_b, delta_bias_b)
-    return _TritonScan.apply((False, True), delta_softplus, 0.5 if divide_out else 1.0,
-                             _will_backward(z, *tensors), z, *tensors)
+    scale = 0.5 if divide_out else 1.0
+    if out is not None:
+        check_int32_span(out, 'out', 'selective scan (triton)')
+        _run_forward([tensors[:7], tensors[7:]], z, out, delta_softplus, scale,
+                     {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}, save=False)
+        return out
+    return _TritonScan.apply((False, True), delta_softplus, scale, _will_backward(z, *tensors),
+                             z, *tensors)

@@ -1,0 +1,72 @@
+"""Triton kernel carrying the scan's state across chunks, between the two stages of a chunked
+forward or backward launch (see triton_forward / triton_backward).
+
+Stage 1 leaves, per chunk, its local end state (scanned from a zero state) and the sum of the
+delta values whose decay exp(A sum) links it to the next chunk, in (batch, NC, NP, dim) and
+(batch, NC, dim) float32 buffers. This kernel walks each row's chunks in the direction's order,
+``h <- exp(A sum_j) h + end_j``, and overwrites chunk j's end state with h: the state entering
+the chunk after it, which stage 2 loads (:func:`~.triton_common.entering_state`). Each chunk is
+folded once, instead of every stage-2 program folding all chunks before its own (NC - 1 folds
+for the last chunk; docs/kernel_notes.md, session 8).
+
+Grid (batch * ceil(dim / BD), 2): one program per row of BD channels and direction, one channel
+per lane and its NP states in the thread's registers, as in the scan kernels.
+"""
+import triton
+import triton.language as tl
+
+from .triton_common import state_layout, state_offsets
+
+
+@triton.jit
+def _carry_direction(end_ptr, sum_ptr, A_ptr, b, d, dmask, DIM, NSTATE: tl.constexpr, NC, sA_n,
+                     ASCENDING: tl.constexpr, NP: tl.constexpr):
+    """Carry one direction's state over chunks 0..NC-2 (ASCENDING) or NC-1..1; the chunk its
+    direction ends with is folded by nobody (stage 1 skips it)."""
+    n, mask, A2, _, _, _ = state_layout(A_ptr, d, dmask, NSTATE, sA_n, sA_n, sA_n, NP, 1)
+    h = tl.zeros(A2.shape, dtype=tl.float32)
+    s_next, end_next = _link(end_ptr, sum_ptr, b, d, dmask, n, mask, 0, NC, DIM, NP, ASCENDING)
+    for j in range(NC - 1):
+        s, end = s_next, end_next
+        # the next chunk's link is loaded before this one's store, which loads cannot pass
+        s_next, end_next = _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j + 1, NC, DIM, NP,
+                                 ASCENDING)
+        h = tl.exp2(A2 * s) * h + end
+        cj = j if ASCENDING else NC - 1 - j
+        tl.store(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), h, mask=mask)
+
+
+@triton.jit
+def _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j, NC, DIM, NP: tl.constexpr,
+          ASCENDING: tl.constexpr):
+    """(sum of deltas, end state) of the direction's ``j``-th chunk, clamped into [0, NC): the
+    load one past the last fold is in bounds and unused."""
+    cj = j if ASCENDING else NC - 1 - j
+    cj = tl.minimum(tl.maximum(cj, 0), NC - 1)
+    s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask, other=0.0)
+    end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), mask=mask, other=0.0)
+    return s, end
+
+
+@triton.jit(do_not_specialize=['sA_n'])
+def carry_chunks_kernel(end_f, sum_f, A_f, end_b, sum_b, A_b, DIM, NSTATE: tl.constexpr, NC,
+                        sA_n, HAS_F: tl.constexpr, HAS_B: tl.constexpr, ASC_F: tl.constexpr,
+                        BD: tl.constexpr, NP: tl.constexpr):
+    """Carry the forward (``*_f``) and reverse (``*_b``) directions' chunk links in place.
+
+    ``ASC_F``: the forward direction's state runs over ascending chunks (the forward kernel's
+    scan; the backward kernel's adjoint runs the other way), the reverse one's the other way.
+    An absent direction's arguments repeat the other's (ignored). ``sA_n`` (== 1, not
+    specialised) as in the scan kernels.
+    """
+    n_dblk = tl.cdiv(DIM, BD)
+    b = (tl.program_id(0) // n_dblk).to(tl.int64)
+    d = (tl.program_id(0) % n_dblk) * BD + tl.arange(0, BD)
+    dmask = d < DIM
+    if tl.program_id(1) == 0:
+        if HAS_F:
+            _carry_direction(end_f, sum_f, A_f, b, d, dmask, DIM, NSTATE, NC, sA_n, ASC_F, NP)
+    else:
+        if HAS_B:
+            _carry_direction(end_b, sum_b, A_b, b, d, dmask, DIM, NSTATE, NC, sA_n, not ASC_F,
+                             NP)
