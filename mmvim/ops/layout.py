@@ -39,6 +39,19 @@ def is_dense(t):
     return True
 
 
+def may_overlap(a, b):
+    """Whether ``a`` and ``b`` (non-negative strides) may share memory: their storages are the
+    same and their byte spans intersect (interleaved views that share no element count too)."""
+    if a.numel() == 0 or b.numel() == 0 or a.device != b.device:
+        return False
+    if a.untyped_storage().data_ptr() != b.untyped_storage().data_ptr():
+        return False
+    spans = [(t.data_ptr(), t.data_ptr() + (sum((size - 1) * stride for size, stride
+                                                 in zip(t.shape, t.stride())) + 1)
+              * t.element_size()) for t in (a, b)]
+    return spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1]
+
+
 def new_like(like, dtype=None, poison=False):
     """Uninitialised (batch, dim, length) tensor shaped like ``like`` (NaN-filled if ``poison``).
 

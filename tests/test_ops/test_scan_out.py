@@ -60,12 +60,21 @@ def test_errors_name_the_problem():
     with pytest.raises(ValueError, match='requires a gradient'):
         bidirectional_selective_scan(*args, out=out)
     with torch.no_grad():
-        with pytest.raises(ValueError, match=r'out must be \(1, 4, 5\) torch.float32 like u_f'):
+        with pytest.raises(ValueError, match=r'out must be \(1, 4, 5\) torch.float32 on cpu like u_f'):
             bidirectional_selective_scan(*args, out=out[:, :3])
         with pytest.raises(ValueError, match=r'out must be .* like u_f, got .* torch.float64'):
             bidirectional_selective_scan(*args, out=out.double())
         with pytest.raises(ValueError, match='not a dense tensor'):
             bidirectional_selective_scan(*args, out=out[:, :1].expand(1, 4, 5))
+        with pytest.raises(ValueError, match=r'out must be .* on cpu like u_f, got .* on meta'):
+            bidirectional_selective_scan(*args, out=out.to('meta'))
+        for name in ('u', 'delta'):              # the backward direction's, or part of u_f's
+            with pytest.raises(ValueError, match=f'out shares memory with {name}_b'):
+                bidirectional_selective_scan(*args, out=b[name])
+        flat = torch.randn(21)
+        args[0] = flat[:20].view(1, 4, 5)
+        with pytest.raises(ValueError, match='out shares memory with u_f'):
+            bidirectional_selective_scan(*args, out=flat[1:].view(1, 4, 5))
 
 
 @pytest.mark.cuda

@@ -10,7 +10,7 @@ import torch
 
 from ..backend import resolve_backend as _resolve_backend
 from ..backend import triton_available  # noqa: F401  (re-exported)
-from ..layout import is_dense
+from ..layout import is_dense, may_overlap
 from .recurrent import selective_scan_recurrent
 from .reference import bidirectional_selective_scan_ref, selective_scan_ref
 
@@ -102,8 +102,9 @@ def bidirectional_selective_scan(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
                          f'u {tuple(u_f.shape)} vs {tuple(u_b.shape)}, '
                          f'A {tuple(A_f.shape)} vs {tuple(A_b.shape)}')
     if out is not None:
-        _check_out(out, u_f, (u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f, u_b, delta_b, A_b,
-                              B_b, C_b, D_b, delta_bias_b, z))
+        _check_out(out, u_f, delta_f, dict(
+            A_f=A_f, B_f=B_f, C_f=C_f, D_f=D_f, delta_bias_f=delta_bias_f, u_b=u_b,
+            delta_b=delta_b, A_b=A_b, B_b=B_b, C_b=C_b, D_b=D_b, delta_bias_b=delta_bias_b, z=z))
     backend = resolve_backend(backend, u_f.device)
     if backend == 'triton':
         from .triton_interface import bidirectional_selective_scan_triton
@@ -125,18 +126,26 @@ def bidirectional_selective_scan(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
     return y if out is None else out.copy_(y)
 
 
-def _check_out(out, u, inputs):
-    """Raise a ValueError unless ``out`` can take the scan of ``u``'s shape and dtype in place
-    without autograd."""
-    if tuple(out.shape) != tuple(u.shape) or out.dtype != u.dtype:
-        raise ValueError(f'bidirectional selective scan: out must be {tuple(u.shape)} {u.dtype} '
-                         f'like u_f, got {tuple(out.shape)} {out.dtype}')
+def _check_out(out, u_f, delta_f, others):
+    """Raise a ValueError unless ``out`` can take the scan of ``u_f``'s shape and dtype in place
+    without autograd: on u_f's device, dense, sharing memory with no input but u_f or delta_f
+    (``others``: the other inputs by name)."""
+    if tuple(out.shape) != tuple(u_f.shape) or out.dtype != u_f.dtype or (
+            out.device != u_f.device):
+        raise ValueError(f'bidirectional selective scan: out must be {tuple(u_f.shape)} '
+                         f'{u_f.dtype} on {u_f.device} like u_f, got {tuple(out.shape)} '
+                         f'{out.dtype} on {out.device}')
     if not is_dense(out):
         raise ValueError(f'bidirectional selective scan: out {tuple(out.shape)} with strides '
                          f'{out.stride()} is not a dense tensor (elements may repeat); give one '
                          'made like torch.empty_like(u_f)')
+    same = lambda t: (t.data_ptr(), t.stride()) == (out.data_ptr(), out.stride())  # noqa: E731
+    for name, t in dict(u_f=u_f, delta_f=delta_f, **others).items():
+        if t is not None and may_overlap(out, t) and not (name in ('u_f', 'delta_f') and same(t)):
+            raise ValueError(f'bidirectional selective scan: out shares memory with {name}; it '
+                             'may be u_f or delta_f itself, but no other input')
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad
-                                       for t in (out, *inputs)):
+                                       for t in (out, u_f, delta_f, *others.values())):
         raise ValueError('bidirectional selective scan: out= writes in place without autograd, '
                          'but an input requires a gradient (run it under torch.no_grad, or '
                          'leave out None)')

@@ -39,10 +39,9 @@ def _carry_direction(end_ptr, sum_ptr, A_ptr, b, d, dmask, DIM, NSTATE: tl.const
 @triton.jit
 def _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j, NC, DIM, NP: tl.constexpr,
           ASCENDING: tl.constexpr):
-    """(sum of deltas, end state) of the direction's ``j``-th chunk, clamped into [0, NC): the
-    load one past the last fold is in bounds and unused."""
+    """(sum of deltas, end state) of the direction's ``j``-th chunk (``j`` < NC): the load
+    after the last fold reads the slot stage 1 skips, and is unused."""
     cj = j if ASCENDING else NC - 1 - j
-    cj = tl.minimum(tl.maximum(cj, 0), NC - 1)
     s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask, other=0.0)
     end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), mask=mask, other=0.0)
     return s, end
