@@ -58,6 +58,8 @@ def test_cpu_sweep_writes_json_table_and_plots(tmp_path, capsys):
         (out / name).unlink()
     benchmark.main(['--replot', str(out / 'results.json')])
     assert sorted(path.name for path in out.glob('*.png')) == plots
+    benchmark.main(['--replot', str(out / 'results.json'), '--out-dir', str(out / 'again')])
+    assert sorted(path.name for path in (out / 'again').glob('*.png')) == plots
 
 
 class NeedsMemory(nn.Module):

@@ -50,7 +50,8 @@ Needs torch and mmvim (mmengine; Triton for Vim on GPUs); 'backbone+fpn' and con
 Output: one line per point as it finishes, then a table per (part, mode, dtype, batch) of
 images/s and MiB against resolution; in ``--out-dir``, ``results.json`` (rewritten after every
 point) and PNG plots of images/s and memory against resolution, one line per model.
-``--replot results.json`` redraws the table and plots of a (possibly unfinished) run.
+``--replot results.json`` redraws the table and plots of a (possibly unfinished) run, beside
+it or in ``--out-dir`` when given.
 
     python tools/analysis/benchmark.py --models vim-ti deit-ti --dtype fp32 bf16 --batch 1 8
     python tools/analysis/benchmark.py --models vim-s deit-s --resolutions 512 2048 --modes train
@@ -480,10 +481,15 @@ def parse_args(argv):
     parser.add_argument('--max-seconds', type=float, default=10.0,
                         help='stop timing a point after this long (at least 3 steps)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--out-dir', default='work_dirs/benchmark')
+    parser.add_argument('--out-dir', default=None,
+                        help='where results.json and the plots go (default work_dirs/benchmark; '
+                        'with --replot, beside the results.json)')
     parser.add_argument('--replot', metavar='RESULTS_JSON',
                         help='only redraw the table and plots of a results.json')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out_dir is None:
+        args.out_dir = (osp.dirname(args.replot) or '.') if args.replot else 'work_dirs/benchmark'
+    return args
 
 
 def main(argv=None):
@@ -492,7 +498,8 @@ def main(argv=None):
         with open(args.replot) as f:
             results = json.load(f)
         print(summary(results['points']))
-        for path in plot(results['points'], results['meta'], osp.dirname(args.replot) or '.'):
+        os.makedirs(args.out_dir, exist_ok=True)
+        for path in plot(results['points'], results['meta'], args.out_dir):
             print(f'wrote {path}')
         return results
 
