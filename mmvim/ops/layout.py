@@ -5,11 +5,16 @@ import torch
 INT32_SPAN = 2**31
 
 
+def _last_offset(shape, strides):
+    """Elements from a strided view's first element to its last (non-negative strides)."""
+    return sum((size - 1) * stride for size, stride in zip(shape, strides))
+
+
 def entry_span(t):
     """Elements between the first and the last of one batch entry of a (batch, rows, length)
     tensor: the kernels index within an entry with int32 offsets, so it must stay below
     ``INT32_SPAN``."""
-    return sum((size - 1) * stride for size, stride in zip(t.shape[1:], t.stride()[1:]))
+    return _last_offset(t.shape[1:], t.stride()[1:])
 
 
 def check_int32_span(t, name, op):
@@ -46,8 +51,7 @@ def may_overlap(a, b):
         return False
     if a.untyped_storage().data_ptr() != b.untyped_storage().data_ptr():
         return False
-    spans = [(t.data_ptr(), t.data_ptr() + (sum((size - 1) * stride for size, stride
-                                                 in zip(t.shape, t.stride())) + 1)
+    spans = [(t.data_ptr(), t.data_ptr() + (_last_offset(t.shape, t.stride()) + 1)
               * t.element_size()) for t in (a, b)]
     return spans[0][0] < spans[1][1] and spans[1][0] < spans[0][1]
 

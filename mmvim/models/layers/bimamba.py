@@ -101,35 +101,33 @@ class BiMambaMixer(nn.Module):
         # concatenates two (batch, L, E) gradients into in_proj's contiguous (batch, L, 2E) one
         # (split after the transpose, it wrote a (batch, 2E, L) tensor that had to be copied)
         x, z = (t.transpose(1, 2) for t in self.in_proj(hidden).chunk(2, dim=-1))
-        x_f, x_b = self._conv(x)
-        delta_f, B_f, C_f = self._ssm_inputs(x_f, self.x_proj, self.dt_proj)
-        delta_b, B_b, C_b = self._ssm_inputs(x_b, self.x_proj_b, self.dt_proj_b)
-        A_f, D_f, bias_f = self._direction('')
-        A_b, D_b, bias_b = self._direction('_b')
-        y = bidirectional_selective_scan(
-            x_f, delta_f, A_f, B_f, C_f, D_f, bias_f, x_b, delta_b, A_b, B_b, C_b, D_b, bias_b,
-            z=z, delta_softplus=True, divide_out=self.divide_out, backend=self.scan_backend)
-        return self.out_proj(y.transpose(1, 2))
+        return self._scan_and_project(*self._conv(x), z)
 
     @torch.no_grad()
     def forward_lean(self, hidden):
         """:meth:`forward` without autograd, holding fewer (batch, L, E) tensors: in_proj's x
-        and z halves are separate products, x freed after the convolution and z made after the
-        scan's other inputs, and the scan writes its result over the forward direction's delta.
-        At the scan 5 such tensors are live (x_f, x_b, both deltas, z) against 7 in
-        :meth:`forward`; the weight halves are cast per call, so autocast does not cache a copy
-        of in_proj's weight. It costs a second in_proj product (docs/benchmarks.md, session 8).
+        and z halves are separate products, x freed after the convolution, and the scan writes
+        its result over the forward direction's delta. At the scan 5 such tensors are live (x_f,
+        x_b, both deltas, z) against 7 in :meth:`forward`; the weight halves are cast per call,
+        so autocast does not cache a copy of in_proj's weight. It costs a second in_proj product
+        (docs/benchmarks.md, session 8).
         """
         weight = self.in_proj.weight        # in_proj: a bias-free nn.Linear, run in halves
         x_f, x_b = self._conv(F.linear(hidden, weight[:self.d_inner]).transpose(1, 2))
+        z = F.linear(hidden, weight[self.d_inner:]).transpose(1, 2)
+        return self._scan_and_project(x_f, x_b, z, over_delta=True)
+
+    def _scan_and_project(self, x_f, x_b, z, over_delta=False):
+        """Both directions' SSM inputs from the conv outputs x_f, x_b (batch, E, L), the scan
+        gated by z, and out_proj: (batch, L, D). ``over_delta`` (inference only): the scan
+        writes its result over the forward direction's delta."""
         delta_f, B_f, C_f = self._ssm_inputs(x_f, self.x_proj, self.dt_proj)
         delta_b, B_b, C_b = self._ssm_inputs(x_b, self.x_proj_b, self.dt_proj_b)
-        z = F.linear(hidden, weight[self.d_inner:]).transpose(1, 2)
         A_f, D_f, bias_f = self._direction('')
         A_b, D_b, bias_b = self._direction('_b')
         y = bidirectional_selective_scan(
             x_f, delta_f, A_f, B_f, C_f, D_f, bias_f, x_b, delta_b, A_b, B_b, C_b, D_b, bias_b,
             z=z, delta_softplus=True, divide_out=self.divide_out, backend=self.scan_backend,
-            out=delta_f)
-        del x_f, x_b, delta_f, delta_b, z, B_f, C_f, B_b, C_b
+            out=delta_f if over_delta else None)
+        del x_f, x_b, delta_f, delta_b, z, B_f, C_f, B_b, C_b    # before out_proj's output
         return self.out_proj(y.transpose(1, 2))

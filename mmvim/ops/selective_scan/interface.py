@@ -64,12 +64,7 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
         y: (batch, dim, length) in ``u``'s dtype.
     """
     _check(u, delta, A, B, C, D, z, delta_bias)
-    return _single_direction(resolve_backend(backend, u.device), u, delta, A, B, C, D, z,
-                             delta_bias, delta_softplus, reverse)
-
-
-def _single_direction(backend, u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse):
-    """:func:`selective_scan` on checked arguments with a resolved backend."""
+    backend = resolve_backend(backend, u.device)
     if backend == 'reference':
         return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse)
     if backend == 'torch':
