@@ -81,3 +81,28 @@ def test_cuda_graph_training_matches_eager(dtype, tol):
     assert len(graphed._train_graphs.graphs) == 2
     graphed.float()                                     # moved tensors: graphs dropped
     assert graphed._train_graphs is None
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_mixer_lean_inference_matches_fused_cuda(monkeypatch, dtype):
+    """The memory-lean inference path (taken from ``LEAN_MIN_LENGTH`` tokens: in_proj's halves
+    as two products, the scan written over delta_f) against the fused one on the GPU, at the
+    length of Vim-Ti at 1024 x 1024 plus one."""
+    from mmvim.models.layers import BiMambaMixer, bimamba
+    torch.manual_seed(0)
+    mixer = BiMambaMixer(192).cuda().eval()
+    with torch.no_grad():                 # move D and the biases off their init values
+        for p in mixer.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    hidden = torch.randn(2, 4097, 192, device='cuda')
+    calls, lean = [], BiMambaMixer.forward_lean
+    monkeypatch.setattr(BiMambaMixer, 'forward_lean',
+                        lambda self, h: calls.append(1) or lean(self, h))
+    outs = []
+    for threshold in (4097, 4098):                  # lean, then fused
+        monkeypatch.setattr(bimamba, 'LEAN_MIN_LENGTH', threshold)
+        with torch.no_grad(), torch.autocast('cuda', dtype, enabled=dtype != torch.float32):
+            outs.append(mixer(hidden).float())
+    assert len(calls) == 1
+    assert rel_err(outs[0], outs[1]) < (1e-5 if dtype == torch.float32 else 1e-2)
