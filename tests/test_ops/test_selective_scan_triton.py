@@ -26,8 +26,10 @@ def poison(monkeypatch):
 
 @pytest.fixture
 def small_tiles(monkeypatch):
-    """Tiles of 4 positions and 3 chunks: the interpreter stays fast and every carry runs."""
-    monkeypatch.setattr(triton_interface, 'CONFIG_OVERRIDE', dict(T=4, BD_F=2, BD_B=2, CHUNKS=3))
+    """Tiles of 4 positions and 3 chunks: the interpreter stays fast and every carry runs (its
+    two links per direction in one block)."""
+    monkeypatch.setattr(triton_interface, 'CONFIG_OVERRIDE',
+                        dict(T=4, BD_F=2, BD_B=2, CHUNKS=3, CARRY_BLOCK=2))
 
 
 def _double(tensors):
@@ -270,6 +272,16 @@ def test_forward_and_backward_chunked_differently_interpreter(monkeypatch):
     assert triton_interface._chunking(2, 5, 37, 1, cfg, cpu)[0] == 4
     _bidirectional(2, 5, 37, 3, torch.float32, 'cpu')
 
+
+
+@pytest.mark.parametrize('block', [2, 8])
+def test_carry_blocks_interpreter(monkeypatch, block):
+    """The carry kernel loads its chunk links in blocks of CARRY_BLOCK: 6 chunks give each
+    direction 5 links, in blocks of 2, 2 and a masked tail of 1, or one block of 8 with 3
+    masked; forward and backward (whose adjoint is carried the other way)."""
+    monkeypatch.setattr(triton_interface, 'CONFIG_OVERRIDE',
+                        dict(T=4, BD_F=2, BD_B=2, CHUNKS=6, CARRY_BLOCK=block))
+    _bidirectional(1, 3, 23, 3, torch.float32, 'cpu')
 
 @triton.jit
 def _softplus_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):

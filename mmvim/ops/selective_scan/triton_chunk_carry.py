@@ -10,7 +10,10 @@ folded once, instead of every stage-2 program folding all chunks before its own 
 for the last chunk; docs/kernel_notes.md, session 8).
 
 Grid (batch * ceil(dim / BD), 2): one program per row of BD channels and direction, one channel
-per lane and its NP states in the thread's registers, as in the scan kernels.
+per lane as in the scan kernels; the NP states of a channel are split over the program's warps
+(every (channel, state) pair is its own chain). The walk over chunks is serial: at batch 1 the
+whole GPU runs only these 2 * ceil(dim / BD) programs, so they load BLOCK chunks' links at once
+and fold them one by one (docs/kernel_notes.md, session 9).
 """
 import triton
 import triton.language as tl
@@ -20,43 +23,59 @@ from .triton_common import state_layout, state_offsets
 
 @triton.jit
 def _carry_direction(end_ptr, sum_ptr, A_ptr, b, d, dmask, DIM, NSTATE: tl.constexpr, NC, sA_n,
-                     ASCENDING: tl.constexpr, NP: tl.constexpr):
+                     ASCENDING: tl.constexpr, NP: tl.constexpr, BLOCK: tl.constexpr):
     """Carry one direction's state over chunks 0..NC-2 (ASCENDING) or NC-1..1; the chunk its
-    direction ends with is folded by nobody (stage 1 skips it)."""
+    direction ends with is folded by nobody (stage 1 skips it). The links of BLOCK chunks are
+    loaded together, then folded one by one: one memory latency per block, not per chunk."""
     n, mask, A2, _, _, _ = state_layout(A_ptr, d, dmask, NSTATE, sA_n, sA_n, sA_n, NP, 1)
     h = tl.zeros(A2.shape, dtype=tl.float32)
-    s_next, end_next = _link(end_ptr, sum_ptr, b, d, dmask, n, mask, 0, NC, DIM, NP, ASCENDING)
-    for j in range(NC - 1):
-        s, end = s_next, end_next
-        # the next chunk's link is loaded before this one's store, which loads cannot pass
-        s_next, end_next = _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j + 1, NC, DIM, NP,
-                                 ASCENDING)
-        h = tl.exp2(A2 * s) * h + end
-        cj = j if ASCENDING else NC - 1 - j
-        tl.store(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), h, mask=mask)
+    for j0 in range(0, NC - 1, BLOCK):
+        sums = ()
+        ends = ()
+        for g in tl.static_range(BLOCK):
+            s, end = _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j0 + g, NC, DIM, NP,
+                           ASCENDING)
+            sums = sums + (s, )
+            ends = ends + (end, )
+        for g in tl.static_range(BLOCK):
+            # past the last link the loads gave s = 0, end = 0: h stays, nothing is stored
+            h = tl.exp2(A2 * sums[g]) * h + ends[g]
+            cj = _slot(j0 + g, NC, ASCENDING)
+            valid = n * 0 + j0 + g < NC - 1        # a tensor: see triton_common.entering_state
+            tl.store(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), h, mask=mask & valid)
+
+
+@triton.jit
+def _slot(j, NC, ASCENDING: tl.constexpr):
+    """Chunk index of the direction's ``j``-th chunk, clamped into [0, NC)."""
+    j = tl.minimum(j, NC - 1)
+    if ASCENDING:
+        return j
+    return NC - 1 - j
 
 
 @triton.jit
 def _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j, NC, DIM, NP: tl.constexpr,
           ASCENDING: tl.constexpr):
-    """(sum of deltas, end state) of the direction's ``j``-th chunk (``j`` < NC): the load
-    after the last fold reads the slot stage 1 skips, and is unused."""
-    cj = j if ASCENDING else NC - 1 - j
-    s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask, other=0.0)
-    end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), mask=mask, other=0.0)
+    """(sum of deltas, end state) of the direction's ``j``-th chunk; zeros from ``j`` = NC - 1
+    on (that chunk's slot is the one stage 1 skips)."""
+    cj = _slot(j, NC, ASCENDING)
+    s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask & (d * 0 + j < NC - 1), other=0.0)
+    end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP),
+                  mask=mask & (n * 0 + j < NC - 1), other=0.0)
     return s, end
 
 
 @triton.jit(do_not_specialize=['sA_n'])
 def carry_chunks_kernel(end_f, sum_f, A_f, end_b, sum_b, A_b, DIM, NSTATE: tl.constexpr, NC,
                         sA_n, HAS_F: tl.constexpr, HAS_B: tl.constexpr, ASC_F: tl.constexpr,
-                        BD: tl.constexpr, NP: tl.constexpr):
+                        BD: tl.constexpr, NP: tl.constexpr, BLOCK: tl.constexpr):
     """Carry the forward (``*_f``) and reverse (``*_b``) directions' chunk links in place.
 
     ``ASC_F``: the forward direction's state runs over ascending chunks (the forward kernel's
     scan; the backward kernel's adjoint runs the other way), the reverse one's the other way.
     An absent direction's arguments repeat the other's (ignored). ``sA_n`` (== 1, not
-    specialised) as in the scan kernels.
+    specialised) as in the scan kernels. ``BLOCK``: chunk links loaded at once.
     """
     n_dblk = tl.cdiv(DIM, BD)
     b = (tl.program_id(0) // n_dblk).to(tl.int64)
@@ -64,8 +83,9 @@ def carry_chunks_kernel(end_f, sum_f, A_f, end_b, sum_b, A_b, DIM, NSTATE: tl.co
     dmask = d < DIM
     if tl.program_id(1) == 0:
         if HAS_F:
-            _carry_direction(end_f, sum_f, A_f, b, d, dmask, DIM, NSTATE, NC, sA_n, ASC_F, NP)
+            _carry_direction(end_f, sum_f, A_f, b, d, dmask, DIM, NSTATE, NC, sA_n, ASC_F, NP,
+                             BLOCK)
     else:
         if HAS_B:
             _carry_direction(end_b, sum_b, A_b, b, d, dmask, DIM, NSTATE, NC, sA_n, not ASC_F,
-                             NP)
+                             NP, BLOCK)

@@ -35,9 +35,10 @@ CONFIG_OVERRIDE = {}
 # registers); where that is unknown (no compiled kernel, as under the interpreter), WAVES
 # programs. With the resident count known and no CHUNKS override, forward chunks keep at least
 # MIN_TILES_F tiles (the last may be shorter). One-warp programs were the fastest on an H100
-# (docs/kernel_notes.md, v4, backward v4, sessions 5 and 8).
+# (docs/kernel_notes.md, v4, backward v4, sessions 5 and 8). The carry kernel loads CARRY_BLOCK
+# chunk links at once and splits a row's states over CARRY_WARPS warps (session 9).
 DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=12, WAVES_B=2,
-                      WAVES=8, MIN_TILES_F=6)
+                      WAVES=8, MIN_TILES_F=6, CARRY_BLOCK=8, CARRY_WARPS=4)
 
 
 @functools.lru_cache(maxsize=None)
@@ -157,7 +158,8 @@ class _Plan:
                                               *stride_tensors(i)) for st in t.stride()])
         self.head_strides = [st for t in head[1] for st in t.stride()]
         self.carry_flags = dict(HAS_F=present[0], HAS_B=present[1], ASC_F=ascending_f, BD=bd,
-                                NP=self.np2, num_warps=warps)
+                                NP=self.np2, BLOCK=cfg['CARRY_BLOCK'],
+                                num_warps=cfg['CARRY_WARPS'])
         self.rows = batch * triton.cdiv(dim, bd)
         self.directions = sum(present)
         self.scale = scale
