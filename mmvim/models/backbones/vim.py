@@ -6,8 +6,8 @@ from mmengine.model import BaseModule
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from ..layers import (CLS_TOKEN_MODES, ResidualAdd, RMSNorm, VimBlock, cls_token_index,
-                      patch_grid, resize_pos_embed)
+from ..layers import (CLS_TOKEN_MODES, PatchEmbed, ResidualAdd, RMSNorm, VimBlock,
+                      cls_token_index, patch_grid, resize_pos_embed)
 from ..utils import CUDAGraphRunner, GraphedTraining
 from .vim_checkpoint import load_vim_state_dict
 
@@ -124,8 +124,7 @@ class VisionMamba(BaseModule):
         self.cuda_graph_train, self._train_graphs = cuda_graph_train, None
         self.grid_size = self.patch_grid(*self.img_size)
 
-        self.patch_embed = nn.Module()
-        self.patch_embed.proj = nn.Conv2d(in_channels, self.embed_dim, patch_size, stride)
+        self.patch_embed = PatchEmbed(in_channels, self.embed_dim, patch_size, stride)
         num_patches = self.grid_size[0] * self.grid_size[1]
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim)) if cls_token else None
         self.pos_embed = nn.Parameter(
@@ -270,7 +269,7 @@ class VisionMamba(BaseModule):
         if x.dim() != 4:
             raise ValueError(f'VisionMamba: expected images (B, C, H, W), got {tuple(x.shape)}')
         grid = self.patch_grid(x.shape[2], x.shape[3])
-        tokens = self.patch_embed.proj(x).flatten(2).transpose(1, 2)     # (B, M, D)
+        tokens = self.patch_embed(x).flatten(1, 2)                         # (B, M, D)
         cls_index = cls_token_index(self.cls_token_mode, tokens.shape[1])
         if cls_index is not None:
             cls = self.cls_token.expand(tokens.shape[0], -1, -1)

@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from mmvim.utils import load_checkpoint_file
-from ..layers import ViTDetBlock, patch_grid, resize_pos_embed
+from ..layers import PatchEmbed, ViTDetBlock, patch_grid, resize_pos_embed
 from .pretrained import (checkpoint_grid, extract_state_dict, load_state_dict_strictly,
                          variant_hint)
 
@@ -77,8 +77,7 @@ class ViTDet(BaseModule):
         grid = self.patch_grid(*img_size)
         self.pretrain_grid = (pretrain_img_size // patch_size, ) * 2
 
-        self.patch_embed = nn.Module()
-        self.patch_embed.proj = nn.Conv2d(in_channels, embed_dim, patch_size, patch_size)
+        self.patch_embed = PatchEmbed(in_channels, embed_dim, patch_size, patch_size)
         self.pos_embed = nn.Parameter(
             torch.zeros(1, self.pretrain_grid[0] * self.pretrain_grid[1], embed_dim))
         rates = torch.linspace(0, drop_path_rate, depth).tolist()
@@ -124,7 +123,7 @@ class ViTDet(BaseModule):
         if x.dim() != 4:
             raise ValueError(f'ViTDet: expected images (B, C, H, W), got {tuple(x.shape)}')
         grid = self.patch_grid(x.shape[2], x.shape[3])
-        x = self.patch_embed.proj(x).permute(0, 2, 3, 1)                         # (B, h, w, D)
+        x = self.patch_embed(x)                                                  # (B, h, w, D)
         x = x + resize_pos_embed(self.pos_embed, self.pretrain_grid, grid).view(1, *grid, -1)
         taps = {}
         for i, block in enumerate(self.blocks[:max(self.out_indices) + 1]):

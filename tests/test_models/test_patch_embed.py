@@ -1,0 +1,35 @@
+"""PatchEmbed: the patch convolution as a matrix product, against nn.Conv2d itself."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmvim.models.layers import PatchEmbed
+
+
+@pytest.mark.parametrize('patch, stride, size', [(4, 4, (12, 20)), (5, 5, (15, 10)),
+                                                 (4, 2, (10, 12))])
+def test_patch_embed_matches_conv2d(patch, stride, size):
+    """Non-overlapping patches (the matrix product) and overlapping ones (the convolution):
+    the output, and the gradients of the image, weight and bias, equal nn.Conv2d's."""
+    embed = PatchEmbed(3, 7, patch, stride).double()
+    x = torch.randn(2, 3, *size, dtype=torch.float64, requires_grad=True)
+    out = embed(x)
+    expected = F.conv2d(x, embed.proj.weight, embed.proj.bias, stride).permute(0, 2, 3, 1)
+    torch.testing.assert_close(out, expected)
+    grad = torch.randn_like(out)
+    got = torch.autograd.grad(out, (x, embed.proj.weight, embed.proj.bias), grad)
+    want = torch.autograd.grad(expected, (x, embed.proj.weight, embed.proj.bias), grad)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+
+
+def test_patch_embed_under_autocast_matches_the_convolution():
+    """Under autocast (the image cast to 16 bits before it is cut into patches) the result is
+    the convolution's under autocast, in its dtype."""
+    embed = PatchEmbed(3, 8, 4, 4)
+    x = torch.randn(1, 3, 16, 8)
+    with torch.autocast('cpu', torch.bfloat16):
+        out = embed(x)
+        expected = embed.proj(x).permute(0, 2, 3, 1)
+    assert out.dtype == expected.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), expected.float(), rtol=2e-2, atol=2e-2)
