@@ -159,3 +159,21 @@ def test_graphed_training_refuses_to_overwrite_held_gradients():
     sum(o.square().mean() for o in model(torch.randn(1, 3, 64, 64))).backward()
     with pytest.raises(RuntimeError, match=r"parameter '.*' \(and \d+ more\) still holds a grad"):
         GraphedTraining(model)(torch.randn(1, 3, 64, 64))
+
+
+def test_inference_under_autocast_drops_the_weight_cache():
+    """Inference under autocast runs the blocks with autocast's weight cache off (the 16-bit
+    weight copies are freed after use) and gives the same maps as with it; training keeps it."""
+    model = tiny_vim()
+    seen = []
+    model.layers[0].register_forward_pre_hook(
+        lambda module, args: seen.append(torch.is_autocast_cache_enabled()))
+    images = torch.randn(1, 3, 32, 32)
+    with torch.autocast('cpu', torch.bfloat16):
+        with torch.no_grad():
+            outs = model.eval()(images)
+            cached = model._forward_ops(images)             # the same ops, cache on
+        model.train()(images)
+    assert seen == [False, True, True]
+    for a, b in zip(outs, cached):
+        assert torch.equal(a, b)

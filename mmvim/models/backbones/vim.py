@@ -8,7 +8,7 @@ from torch.utils.checkpoint import checkpoint
 
 from ..layers import (CLS_TOKEN_MODES, PatchEmbed, ResidualAdd, RMSNorm, VimBlock,
                       cls_token_index, patch_grid, resize_pos_embed)
-from ..utils import CUDAGraphRunner, GraphedTraining
+from ..utils import CUDAGraphRunner, GraphedTraining, inference_without_weight_cache
 from .vim_checkpoint import load_vim_state_dict
 
 ARCH_SETTINGS = {
@@ -265,7 +265,13 @@ class VisionMamba(BaseModule):
         return self.forward_eager(x)
 
     def forward_eager(self, x):
-        """The forward pass op by op (what :meth:`forward` runs unless it replays a graph)."""
+        """The forward pass op by op (what :meth:`forward` runs unless it replays a graph); in
+        inference under autocast, without autocast's weight cache (see
+        :func:`~mmvim.models.utils.inference_without_weight_cache`)."""
+        with inference_without_weight_cache(x.device.type):
+            return self._forward_ops(x)
+
+    def _forward_ops(self, x):
         if x.dim() != 4:
             raise ValueError(f'VisionMamba: expected images (B, C, H, W), got {tuple(x.shape)}')
         grid = self.patch_grid(x.shape[2], x.shape[3])

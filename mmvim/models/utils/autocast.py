@@ -1,0 +1,19 @@
+"""Autocast without its weight cache, for inference."""
+import contextlib
+
+import torch
+
+
+def inference_without_weight_cache(device_type):
+    """A context: inside an autocast region and without autograd, the same region with its
+    weight cache off; otherwise it does nothing.
+
+    Autocast keeps the 16-bit copy of every parameter it casts until its outermost region ends.
+    Under autograd that copy is the one the backward keeps anyway; in inference, where each
+    weight is used once per forward, the copies only pile up (~5 MiB at Vim-Ti's 24 blocks,
+    docs/benchmarks.md, session 9). With the cache off each copy is freed after its use.
+    """
+    if torch.is_grad_enabled() or not torch.is_autocast_enabled(device_type):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type, dtype=torch.get_autocast_dtype(device_type),
+                          cache_enabled=False)
