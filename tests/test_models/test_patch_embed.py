@@ -7,10 +7,11 @@ from mmvim.models.layers import PatchEmbed
 
 
 @pytest.mark.parametrize('patch, stride, size', [(4, 4, (12, 20)), (5, 5, (15, 10)),
-                                                 (4, 2, (10, 12))])
+                                                 (4, 4, (13, 18)), (4, 2, (10, 12))])
 def test_patch_embed_matches_conv2d(patch, stride, size):
-    """Non-overlapping patches (the matrix product) and overlapping ones (the convolution):
-    the output, and the gradients of the image, weight and bias, equal nn.Conv2d's."""
+    """Non-overlapping patches (the matrix product; 13 x 18 leaves rows and columns past the
+    last patch, which the convolution drops) and overlapping ones (the convolution): the output
+    and the gradients of the image, weight and bias equal nn.Conv2d's."""
     embed = PatchEmbed(3, 7, patch, stride).double()
     x = torch.randn(2, 3, *size, dtype=torch.float64, requires_grad=True)
     out = embed(x)
@@ -24,8 +25,8 @@ def test_patch_embed_matches_conv2d(patch, stride, size):
 
 
 def test_patch_embed_under_autocast_matches_the_convolution():
-    """Under autocast (the image cast to 16 bits before it is cut into patches) the result is
-    the convolution's under autocast, in its dtype."""
+    """Under autocast the result is the convolution's under autocast, in its dtype. (That the
+    image is cast before it is cut, a memory saving, is not visible here.)"""
     embed = PatchEmbed(3, 8, 4, 4)
     x = torch.randn(1, 3, 16, 8)
     with torch.autocast('cpu', torch.bfloat16):

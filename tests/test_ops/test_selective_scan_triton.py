@@ -12,6 +12,7 @@ import triton.language as tl
 
 from mmvim.ops.selective_scan import bidirectional_selective_scan, selective_scan
 from mmvim.ops.selective_scan import triton_interface
+from mmvim.ops.selective_scan.triton_chunk_carry import carry_chunks_kernel
 from mmvim.ops.selective_scan.triton_common import softplus
 from tests.scan_inputs import rel_err, scan_inputs
 
@@ -273,7 +274,6 @@ def test_forward_and_backward_chunked_differently_interpreter(monkeypatch):
     _bidirectional(2, 5, 37, 3, torch.float32, 'cpu')
 
 
-
 @pytest.mark.parametrize('block', [2, 8])
 def test_carry_blocks_interpreter(monkeypatch, block):
     """The carry kernel loads its chunk links in blocks of CARRY_BLOCK: 6 chunks give each
@@ -282,6 +282,39 @@ def test_carry_blocks_interpreter(monkeypatch, block):
     monkeypatch.setattr(triton_interface, 'CONFIG_OVERRIDE',
                         dict(T=4, BD_F=2, BD_B=2, CHUNKS=6, CARRY_BLOCK=block))
     _bidirectional(1, 3, 23, 3, torch.float32, 'cpu')
+
+
+@pytest.mark.parametrize('chunks', [2, 5, 6])
+@pytest.mark.parametrize('block', [2, 8])
+@pytest.mark.parametrize('ascending_f', [True, False])
+def test_carry_kernel_against_a_python_fold_interpreter(chunks, block, ascending_f):
+    """The carry kernel alone: each direction's slots, in its order, end up holding the state
+    entering the next chunk (h <- exp(A sum_j) h + end_j from a zero state); the slot of the
+    chunk it ends with (stage 1 leaves it unwritten) and the padded states keep what they held."""
+    batch, dim, nstate, np2, sentinel = 2, 3, 3, 4, 1e3
+    links = {}
+    for name in ('f', 'b'):
+        end = torch.randn(batch, chunks, np2, dim)
+        sums = torch.rand(batch, chunks, dim)
+        end[:, :, nstate:] = sentinel
+        links[name] = (end, sums, -torch.rand(dim, nstate) - 0.1)
+    order = {'f': list(range(chunks)), 'b': list(range(chunks))[::-1]}
+    if not ascending_f:
+        order = {'f': order['b'], 'b': order['f']}
+    expected = {}
+    for name, (end, sums, A) in links.items():
+        end[:, order[name][-1]] = sentinel        # the direction's last chunk: no summary
+        want, h = end.clone(), torch.zeros(batch, nstate, dim)
+        for c in order[name][:-1]:
+            h = torch.exp(A.T * sums[:, c, None]) * h + end[:, c, :nstate]
+            want[:, c, :nstate] = h
+        expected[name] = want
+    carry_chunks_kernel[(batch * triton.cdiv(dim, 2), 2)](
+        *links['f'], *links['b'], dim, nstate, chunks, 1, HAS_F=True, HAS_B=True,
+        ASC_F=ascending_f, BD=2, NP=np2, BLOCK=block)
+    for name in ('f', 'b'):
+        torch.testing.assert_close(links[name][0], expected[name], rtol=1e-5, atol=1e-6)
+
 
 @triton.jit
 def _softplus_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):

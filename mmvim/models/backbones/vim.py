@@ -272,6 +272,7 @@ class VisionMamba(BaseModule):
             return self._forward_ops(x)
 
     def _forward_ops(self, x):
+        """:meth:`forward_eager`'s ops: (B, C, H, W) -> tuple of (B, D, H', W')."""
         if x.dim() != 4:
             raise ValueError(f'VisionMamba: expected images (B, C, H, W), got {tuple(x.shape)}')
         grid = self.patch_grid(x.shape[2], x.shape[3])

@@ -12,8 +12,8 @@ class PatchEmbed(nn.Module):
     cut into its patches, (B, h, w, C * p * p), and multiplied by the weight viewed as
     (embed_dim, C * p * p): the same sums as the convolution, on the GEMM kernels. (Left to
     pick, cuDNN ran this convolution as an implicit SGEMM, 0.79 ms at 1248 x 1248, batch 8, on
-    an H100 in bf16: docs/benchmarks.md, session 9.) Overlapping patches run the convolution.
-    Under autocast the image is cast before it is cut, so the patch copy is 16-bit.
+    an H100 in bf16: docs/benchmarks.md, session 9.) With stride != patch_size the convolution
+    runs. Under autocast the image is cast before it is cut, so the patch copy is 16-bit.
     """
 
     def __init__(self, in_channels, embed_dim, patch_size, stride):
@@ -21,15 +21,16 @@ class PatchEmbed(nn.Module):
         self.proj = nn.Conv2d(in_channels, embed_dim, patch_size, stride)
 
     def forward(self, x):
-        """(B, C, H, W) -> (B, h, w, embed_dim); H and W fit the patch grid (the backbones
-        check it with :func:`~.patch_grid.patch_grid`)."""
+        """(B, C, H, W) -> (B, h, w, embed_dim), h = H // p, w = W // p (rows and columns past
+        the last whole patch are dropped, as by the convolution; the backbones refuse such
+        inputs: :func:`~.patch_grid.patch_grid`)."""
         proj = self.proj
         p = proj.kernel_size[0]
         if proj.stride != proj.kernel_size or proj.kernel_size != (p, p):
             return proj(x).permute(0, 2, 3, 1)
-        kind = x.device.type
-        if torch.is_autocast_enabled(kind):
-            x = x.to(torch.get_autocast_dtype(kind))
+        device = x.device.type
+        if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
+            x = x.to(torch.get_autocast_dtype(device))
         batch, channels, height, width = x.shape
         h, w = height // p, width // p
         patches = x[:, :, :h * p, :w * p].reshape(batch, channels, h, p, w, p)

@@ -13,7 +13,7 @@ def inference_without_weight_cache(device_type):
     weight is used once per forward, the copies only pile up (~5 MiB at Vim-Ti's 24 blocks,
     docs/benchmarks.md, session 9). With the cache off each copy is freed after its use.
     """
-    if torch.is_grad_enabled() or not torch.is_autocast_enabled(device_type):
+    if torch.is_grad_enabled() or not (torch.amp.is_autocast_available(device_type)
+                                       and torch.is_autocast_enabled(device_type)):
         return contextlib.nullcontext()
-    return torch.autocast(device_type, dtype=torch.get_autocast_dtype(device_type),
-                          cache_enabled=False)
+    return torch.autocast(device_type, cache_enabled=False)    # the region's dtype stays

@@ -38,11 +38,12 @@ def _carry_direction(end_ptr, sum_ptr, A_ptr, b, d, dmask, DIM, NSTATE: tl.const
             sums = sums + (s, )
             ends = ends + (end, )
         for g in tl.static_range(BLOCK):
-            # past the last link the loads gave s = 0, end = 0: h stays, nothing is stored
+            # past the last link (the tail of the last block) the loads read the direction's
+            # last chunk, which stage 1 skips: h is garbage from there on and never stored
             h = tl.exp2(A2 * sums[g]) * h + ends[g]
             cj = _slot(j0 + g, NC, ASCENDING)
-            valid = n * 0 + j0 + g < NC - 1        # a tensor: see triton_common.entering_state
-            tl.store(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), h, mask=mask & valid)
+            link = n * 0 + j0 + g < NC - 1          # a tensor: see triton_common.entering_state
+            tl.store(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), h, mask=mask & link)
 
 
 @triton.jit
@@ -57,12 +58,11 @@ def _slot(j, NC, ASCENDING: tl.constexpr):
 @triton.jit
 def _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j, NC, DIM, NP: tl.constexpr,
           ASCENDING: tl.constexpr):
-    """(sum of deltas, end state) of the direction's ``j``-th chunk; zeros from ``j`` = NC - 1
-    on (that chunk's slot is the one stage 1 skips)."""
+    """(sum of deltas, end state) of the direction's ``j``-th chunk, ``j`` clamped to its last
+    (whose slot stage 1 skips: what it holds is unused)."""
     cj = _slot(j, NC, ASCENDING)
-    s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask & (d * 0 + j < NC - 1), other=0.0)
-    end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP),
-                  mask=mask & (n * 0 + j < NC - 1), other=0.0)
+    s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask, other=0.0)
+    end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), mask=mask, other=0.0)
     return s, end
 
 
