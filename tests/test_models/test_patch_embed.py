@@ -1,4 +1,6 @@
 """PatchEmbed: the patch convolution as a matrix product, against nn.Conv2d itself."""
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -34,3 +36,11 @@ def test_patch_embed_under_autocast_matches_the_convolution():
         expected = embed.proj(x).permute(0, 2, 3, 1)
     assert out.dtype == expected.dtype == torch.bfloat16
     torch.testing.assert_close(out.float(), expected.float(), rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize('shape', [(3, 16, 16), (1, 4, 16, 16)])
+def test_patch_embed_refuses_other_shapes(shape):
+    """Not (B, in_channels, H, W): an error naming the shape, on both paths."""
+    for stride in (4, 2):
+        with pytest.raises(ValueError, match=re.escape(f'(B, 3, H, W), got {shape}')):
+            PatchEmbed(3, 8, 4, stride)(torch.randn(shape))

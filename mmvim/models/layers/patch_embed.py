@@ -23,8 +23,15 @@ class PatchEmbed(nn.Module):
     def forward(self, x):
         """(B, C, H, W) -> (B, h, w, embed_dim), h = H // p, w = W // p (rows and columns past
         the last whole patch are dropped, as by the convolution; the backbones refuse such
-        inputs: :func:`~.patch_grid.patch_grid`)."""
+        inputs: :func:`~.patch_grid.patch_grid`).
+
+        Raises:
+            ValueError: naming the shape, unless ``x`` is (B, in_channels, H, W).
+        """
         proj = self.proj
+        if x.dim() != 4 or x.shape[1] != proj.in_channels:
+            raise ValueError(f'PatchEmbed: expected images (B, {proj.in_channels}, H, W), got '
+                             f'{tuple(x.shape)}')
         p = proj.kernel_size[0]
         if proj.stride != proj.kernel_size or proj.kernel_size != (p, p):
             return proj(x).permute(0, 2, 3, 1)
