@@ -1,7 +1,8 @@
 """Patch embedding: a strided convolution over the image, computed as one matrix product."""
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ..utils import autocast_dtype
 
 
 class PatchEmbed(nn.Module):
@@ -35,9 +36,7 @@ class PatchEmbed(nn.Module):
         p = proj.kernel_size[0]
         if proj.stride != proj.kernel_size or proj.kernel_size != (p, p):
             return proj(x).permute(0, 2, 3, 1)
-        device = x.device.type
-        if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
-            x = x.to(torch.get_autocast_dtype(device))
+        x = x.to(autocast_dtype(x.device.type, x.dtype))
         batch, channels, height, width = x.shape
         h, w = height // p, width // p
         patches = x[:, :, :h * p, :w * p].reshape(batch, channels, h, p, w, p)

@@ -2,6 +2,7 @@ import torch
 from torch import nn
 
 from mmvim.ops import add_rms_norm, two_path_backend
+from ..utils import autocast_dtype
 from .bimamba import BiMambaMixer
 from .drop_path import DropPath
 from .rms_norm import RMSNorm
@@ -49,10 +50,8 @@ class VimBlock(nn.Module):
     def forward(self, hidden, residual=None):
         if residual is not None:
             hidden = self.add.drop_path(hidden)
-        device = hidden.device.type
         # the mixer's first op is a projection: under autocast, hand it the autocast dtype
-        out_dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
-                     else self.norm.weight.dtype)
+        out_dtype = autocast_dtype(hidden.device.type, self.norm.weight.dtype)
         normed, residual = add_rms_norm(
             hidden, residual, self.norm.weight, self.norm.eps,
             torch.float32 if self.add.residual_in_fp32 else None, out_dtype,

@@ -1,4 +1,4 @@
-from .autocast import inference_without_weight_cache
+from .autocast import autocast_dtype, inference_without_weight_cache
 from .cuda_graph import CUDAGraphRunner, GraphedTraining
 
-__all__ = ['CUDAGraphRunner', 'GraphedTraining', 'inference_without_weight_cache']
+__all__ = ['CUDAGraphRunner', 'GraphedTraining', 'autocast_dtype', 'inference_without_weight_cache']

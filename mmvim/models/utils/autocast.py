@@ -1,7 +1,15 @@
-"""Autocast without its weight cache, for inference."""
+"""Autocast queries for the models, and autocast without its weight cache for inference."""
 import contextlib
 
 import torch
+
+
+def autocast_dtype(device_type, default):
+    """The dtype autocast casts to on ``device_type`` where a region is active there, else
+    ``default`` (also for device types autocast does not know, such as 'meta')."""
+    if torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type):
+        return torch.get_autocast_dtype(device_type)
+    return default
 
 
 def inference_without_weight_cache(device_type):
@@ -13,7 +21,6 @@ def inference_without_weight_cache(device_type):
     weight is used once per forward, the copies only pile up (~5 MiB at Vim-Ti's 24 blocks,
     docs/benchmarks.md, session 9). With the cache off each copy is freed after its use.
     """
-    if torch.is_grad_enabled() or not (torch.amp.is_autocast_available(device_type)
-                                       and torch.is_autocast_enabled(device_type)):
+    if torch.is_grad_enabled() or autocast_dtype(device_type, None) is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type, cache_enabled=False)    # the region's dtype stays

@@ -18,7 +18,7 @@ and fold them one by one (docs/kernel_notes.md, session 9).
 import triton
 import triton.language as tl
 
-from .triton_common import state_layout, state_offsets
+from .triton_common import clamped, state_layout, state_offsets
 
 
 @triton.jit
@@ -49,7 +49,7 @@ def _carry_direction(end_ptr, sum_ptr, A_ptr, b, d, dmask, DIM, NSTATE: tl.const
 @triton.jit
 def _slot(j, NC, ASCENDING: tl.constexpr):
     """Chunk index of the direction's ``j``-th chunk, clamped into [0, NC)."""
-    j = tl.minimum(j, NC - 1)
+    j = clamped(j, NC)
     if ASCENDING:
         return j
     return NC - 1 - j

@@ -102,8 +102,8 @@ def entering_state(end_ptr, b, d, n, mask, c, NC, DIM, NP: tl.constexpr,
     else:
         j = c + 1
     ok = (n * 0 + j >= 0) & (n * 0 + j < NC)   # tensors: the interpreter mis-types tensor & scalar
-    j = tl.minimum(tl.maximum(j, 0), NC - 1)
-    return tl.load(end_ptr + state_offsets(b, j, NC, n, d, DIM, NP), mask=mask & ok, other=0.0)
+    return tl.load(end_ptr + state_offsets(b, clamped(j, NC), NC, n, d, DIM, NP), mask=mask & ok,
+                   other=0.0)
 
 
 @triton.jit

@@ -41,6 +41,11 @@ DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=12
                       WAVES=8, MIN_TILES_F=6, CARRY_BLOCK=8, CARRY_WARPS=4)
 
 
+def _config():
+    """The launch configuration in force: DEFAULT_CONFIG with the tests' overrides."""
+    return {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
+
+
 @functools.lru_cache(maxsize=None)
 def _num_sms(device):
     if device.type != 'cuda':
@@ -198,7 +203,7 @@ class _Plan:
             args += slot_links
             args += slot_tensors[i] + self.strides[i]
             carry += [*slot_links, inputs[2]]
-        length, dim, dstate, nc = self.sizes[:4]
+        _, dim, dstate, nc = self.sizes[:4]
         return args + self.sizes, carry + [dim, dstate, nc, 1]
 
     def run(self, kernel, key, args, carry_args):
@@ -285,7 +290,7 @@ class _TritonScan(torch.autograd.Function):
         slots = [None, None]
         for i, r in enumerate(rev):
             slots[int(r)] = tensors[7 * i:7 * i + 7]
-        cfg = {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}
+        cfg = _config()
         u = tensors[0]
         y = _new(z if z is not None else u, u.dtype)
         states = _run_forward(slots, z, y, softplus, scale, cfg, save)
@@ -398,8 +403,8 @@ def bidirectional_selective_scan_triton(u_f, delta_f, A_f, B_f, C_f, D_f, delta_
     scale = 0.5 if divide_out else 1.0
     if out is not None:
         check_int32_span(out, 'out', 'selective scan (triton)')
-        _run_forward([tensors[:7], tensors[7:]], z, out, delta_softplus, scale,
-                     {**DEFAULT_CONFIG, **CONFIG_OVERRIDE}, save=False)
+        _run_forward([tensors[:7], tensors[7:]], z, out, delta_softplus, scale, _config(),
+                     save=False)
         return out
     return _TritonScan.apply((False, True), delta_softplus, scale, _will_backward(z, *tensors),
                              z, *tensors)
