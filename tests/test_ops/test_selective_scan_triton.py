@@ -309,9 +309,11 @@ def test_carry_kernel_against_a_python_fold_interpreter(chunks, block, ascending
             h = torch.exp(A.T * sums[:, c, None]) * h + end[:, c, :nstate]
             want[:, c, :nstate] = h
         expected[name] = want
+    # A channel-fastest, as the launcher passes it: state stride dim, as the links have
+    args = [t for name in ('f', 'b') for t in (*links[name][:2], links[name][2].T.contiguous())]
     carry_chunks_kernel[(batch * triton.cdiv(dim, 2), 2)](
-        *links['f'], *links['b'], dim, nstate, chunks, 1, HAS_F=True, HAS_B=True,
-        ASC_F=ascending_f, BD=2, NP=np2, BLOCK=block)
+        *args, dim, nstate, chunks, dim, HAS_F=True, HAS_B=True, ASC_F=ascending_f, BD=2,
+        NP=np2, BLOCK=block)
     for name in ('f', 'b'):
         torch.testing.assert_close(links[name][0], expected[name], rtol=1e-5, atol=1e-6)
 

@@ -107,7 +107,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
     dt_next = next_delta(c, CHUNK, L, dt_ptr, dt_rows, sdt_t, d, dmask, bias, HAS_BIAS, SOFTPLUS,
                          REV)
     if OUTPUT:
-        g = entering_state(end_ptr, b, d, n, pmask, c, NC, DIM, NP, REV)
+        g = entering_state(end_ptr, b, d, n, pmask, c, NC, sA_n, NP, REV)
     else:
         g = tl.zeros(A2.shape, dtype=tl.float32)
     dA = tl.zeros(A2.shape, dtype=tl.float32)
@@ -144,7 +144,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
             # a tile wholly past the end (chunk padding) reads the last saved state: harmless,
             # as its delta and dy are zero and its outputs masked
             j = tl.minimum(tile_index(c, k, TPC, REV), NT - 1)
-            h = tl.load(state_ptr + state_offsets(b, j, NT, n, d[None, None, :], DIM, NP),
+            h = tl.load(state_ptr + state_offsets(b, j, NT, n, d[None, None, :], sA_n, NP),
                         mask=pmask, other=0.0)
             # rescan the tile: keep a_t h_{t-1} per position; dC and y (for dz) on the way
             hps = ()
@@ -216,14 +216,14 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
                 dbias += ddt
             dt_next = dt
     if OUTPUT:
-        tl.atomic_add(dA_ptr + d[None, None, :] * NSTATE + n * sA_n, dA, mask=pmask,
+        tl.atomic_add(dA_ptr + n * sA_n + d[None, None, :], dA, mask=pmask,
                       sem='relaxed')
         if HAS_D:
             tl.atomic_add(dD_ptr + d, dD, mask=dmask, sem='relaxed')
         if HAS_BIAS:
             tl.atomic_add(dbias_ptr + d, dbias, mask=dmask, sem='relaxed')
     else:
-        tl.store(end_ptr + state_offsets(b, c, NC, n, d[None, None, :], DIM, NP), g, mask=pmask)
+        tl.store(end_ptr + state_offsets(b, c, NC, n, d[None, None, :], sA_n, NP), g, mask=pmask)
         tl.store(sum_ptr + (b * NC + c) * DIM + d, dsum, mask=dmask)
 
 

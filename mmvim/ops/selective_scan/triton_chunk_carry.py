@@ -33,7 +33,7 @@ def _carry_direction(end_ptr, sum_ptr, A_ptr, b, d, dmask, DIM, NSTATE: tl.const
         sums = ()
         ends = ()
         for g in tl.static_range(BLOCK):
-            s, end = _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j0 + g, NC, DIM, NP,
+            s, end = _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j0 + g, NC, DIM, sA_n, NP,
                            ASCENDING)
             sums = sums + (s, )
             ends = ends + (end, )
@@ -43,7 +43,7 @@ def _carry_direction(end_ptr, sum_ptr, A_ptr, b, d, dmask, DIM, NSTATE: tl.const
             h = tl.exp2(A2 * sums[g]) * h + ends[g]
             cj = _slot(j0 + g, NC, ASCENDING)
             link = n * 0 + j0 + g < NC - 1          # a tensor: see triton_common.entering_state
-            tl.store(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), h, mask=mask & link)
+            tl.store(end_ptr + state_offsets(b, cj, NC, n, d, sA_n, NP), h, mask=mask & link)
 
 
 @triton.jit
@@ -56,13 +56,13 @@ def _slot(j, NC, ASCENDING: tl.constexpr):
 
 
 @triton.jit
-def _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j, NC, DIM, NP: tl.constexpr,
+def _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j, NC, DIM, sA_n, NP: tl.constexpr,
           ASCENDING: tl.constexpr):
     """(sum of deltas, end state) of the direction's ``j``-th chunk, ``j`` clamped to its last
     (whose slot stage 1 skips: what it holds is unused)."""
     cj = _slot(j, NC, ASCENDING)
     s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask, other=0.0)
-    end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, DIM, NP), mask=mask, other=0.0)
+    end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, sA_n, NP), mask=mask, other=0.0)
     return s, end
 
 
@@ -74,7 +74,7 @@ def carry_chunks_kernel(end_f, sum_f, A_f, end_b, sum_b, A_b, DIM, NSTATE: tl.co
 
     ``ASC_F``: the forward direction's state runs over ascending chunks (the forward kernel's
     scan; the backward kernel's adjoint runs the other way), the reverse one's the other way.
-    An absent direction's arguments repeat the other's (ignored). ``sA_n`` (== 1, not
+    An absent direction's arguments repeat the other's (ignored). ``sA_n`` (== dim, not
     specialised) as in the scan kernels. ``BLOCK``: chunk links loaded at once.
     """
     n_dblk = tl.cdiv(DIM, BD)

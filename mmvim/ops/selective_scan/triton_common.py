@@ -16,7 +16,8 @@ Tensor layouts: u, delta, z, y and their gradients are (batch, dim, length) with
 (the kernels take them as (batch, dim, length) stride triples; a (batch, length, dim) tensor
 viewed as (batch, dim, length), as the Vim mixer makes it, gives coalesced loads across
 channels); B, C (batch, dstate, length) with any strides; dB, dC (batch, dstate, length)
-contiguous float32; A, dA (dim, dstate) and D, delta_bias (dim,) contiguous.
+contiguous float32; A, dA (dim, dstate) channel-fastest (views of contiguous (dstate, dim)
+tensors, see :func:`state_layout`); D, delta_bias (dim,) contiguous.
 Per-chunk links and saved states keep the channel fastest: (batch, chunks or tiles, NP, dim).
 """
 import triton
@@ -84,14 +85,15 @@ def delta_from_raw(raw, bias, mask, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constex
 
 
 @triton.jit
-def state_offsets(b, j, NJ, n, d, DIM, NP: tl.constexpr):
+def state_offsets(b, j, NJ, n, d, sA_n, NP: tl.constexpr):
     """Offsets of entry ``j`` of a (batch, NJ, NP, dim) float32 buffer at state indices ``n`` and
-    channels ``d`` (broadcastable index tensors, e.g. (NP, 1) and (1, BD))."""
-    return ((b * NJ + j) * NP + n) * DIM + d
+    channels ``d`` (broadcastable index tensors, e.g. (NP, 1) and (1, BD)). ``sA_n`` == dim,
+    the unspecialised state stride (see :func:`state_layout`)."""
+    return ((b * NJ + j) * NP + n) * sA_n + d
 
 
 @triton.jit
-def entering_state(end_ptr, b, d, n, mask, c, NC, DIM, NP: tl.constexpr,
+def entering_state(end_ptr, b, d, n, mask, c, NC, sA_n, NP: tl.constexpr,
                    ASCENDING: tl.constexpr):
     """The state entering chunk ``c`` (the direction's first chunk: zero), as
     :func:`~.triton_chunk_carry.carry_chunks_kernel` left it in the (batch, NC, NP, dim) link
@@ -102,8 +104,8 @@ def entering_state(end_ptr, b, d, n, mask, c, NC, DIM, NP: tl.constexpr,
     else:
         j = c + 1
     ok = (n * 0 + j >= 0) & (n * 0 + j < NC)   # tensors: the interpreter mis-types tensor & scalar
-    return tl.load(end_ptr + state_offsets(b, clamped(j, NC), NC, n, d, DIM, NP), mask=mask & ok,
-                   other=0.0)
+    return tl.load(end_ptr + state_offsets(b, clamped(j, NC), NC, n, d, sA_n, NP),
+                   mask=mask & ok, other=0.0)
 
 
 @triton.jit
@@ -142,15 +144,21 @@ def state_layout(A_ptr, d, dmask, NSTATE, sA_n, sB_n, sC_n, NP: tl.constexpr,
     [n // PACK, n % PACK] (see :func:`unpack_states`), and A log2(e) in it.
 
     Returns n (NW, PACK, 1), the block's mask, A2, the word indices' validity (NW,) and the
-    (NW,) column offsets of B and C for :func:`load_state_words`. A's state index goes through a
-    runtime stride (``sA_n`` == 1, not specialised): known contiguity along N would make Triton
-    load A, and then form every decay, in an N-fastest layout and convert it to the
-    channel-per-lane one at each position.
+    (NW,) column offsets of B and C for :func:`load_state_words`.
+
+    A is channel-fastest (the launcher passes a contiguous (dstate, dim) tensor) and its state
+    stride ``sA_n`` (== dim) is not specialised, nor is that of the chunk links and saved
+    states (:func:`state_offsets`): Triton lays a block out after the accesses it sees to be
+    contiguous, and these show it contiguous along the channels with no known alignment, so it
+    puts one channel on each lane and the states in the thread's registers, unvectorised. With
+    A state-fastest it saw no contiguity in the block and spread the states over lanes, with
+    conversions through shared memory at every position and 128 registers instead of 80
+    (docs/kernel_notes.md, session 10).
     """
     wi = tl.arange(0, NP // PACK)
     n = (wi[:, None] * PACK + tl.arange(0, PACK)[None, :])[:, :, None]
     mask = (n < NSTATE) & dmask[None, None, :]
-    A2 = tl.load(A_ptr + d[None, None, :] * NSTATE + n * sA_n, mask=mask, other=0.0) * LOG2E
+    A2 = tl.load(A_ptr + n * sA_n + d[None, None, :], mask=mask, other=0.0) * LOG2E
     if PACK == 2:
         B_cols = wi                                     # 32-bit words of a position's row
         C_cols = wi

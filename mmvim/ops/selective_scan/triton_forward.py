@@ -83,7 +83,7 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
     y_rows = d * sy_d
     z_rows = d * sz_d
     if OUTPUT:
-        h = entering_state(end_ptr, b, d, n, pmask, c, NC, DIM, NP, not REV)
+        h = entering_state(end_ptr, b, d, n, pmask, c, NC, sA_n, NP, not REV)
     else:
         h = tl.zeros(A2.shape, dtype=tl.float32)
     dsum = tl.zeros([d.shape[0]], dtype=tl.float32)
@@ -95,7 +95,7 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
     for k in range(TPC):
         j = tile_index(c, k, TPC, REV)
         if SAVE and OUTPUT and j < NT:
-            tl.store(state_ptr + state_offsets(b, j, NT, n, d, DIM, NP), h, mask=pmask)
+            tl.store(state_ptr + state_offsets(b, j, NT, n, d, sA_n, NP), h, mask=pmask)
         for i in tl.static_range(T):
             t = position(c, k * T + i, CHUNK, REV)
             u, raw, Bw, Cw, yp, zt = u_n, raw_n, Bw_n, Cw_n, yp_n, z_n
@@ -127,12 +127,13 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
             else:
                 dsum += dt
     if not OUTPUT:
-        tl.store(end_ptr + state_offsets(b, c, NC, n, d, DIM, NP), h, mask=pmask)
+        tl.store(end_ptr + state_offsets(b, c, NC, n, d, sA_n, NP), h, mask=pmask)
         tl.store(sum_ptr + (b * NC + c) * DIM + d, dsum, mask=dmask)
 
 
-# Not specialised: sA_n (see _forward_direction) and the channel strides, so that Triton never
-# vectorises loads across channels: each thread's channels then stay where the state has them.
+# Not specialised: sA_n (see triton_common.state_layout) and the channel strides, so that
+# Triton never vectorises loads across channels: each thread's channels then stay where the
+# state has them.
 @triton.jit(do_not_specialize=['sA_n', 'sy_d', 'sz_d', 'su_df', 'sdt_df', 'su_db', 'sdt_db'])
 def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                         u_f, dt_f, A_f, B_f, C_f, D_f, bias_f, end_f, sum_f, state_f,

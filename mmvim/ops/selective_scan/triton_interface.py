@@ -37,7 +37,7 @@ CONFIG_OVERRIDE = {}
 # MIN_TILES_F tiles (the last may be shorter). One-warp programs were the fastest on an H100
 # (docs/kernel_notes.md, v4, backward v4, sessions 5 and 8). The carry kernel loads CARRY_BLOCK
 # chunk links at once and splits a row's states over CARRY_WARPS warps (session 9).
-DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=12, WAVES_B=2,
+DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=24, WAVES_B=2,
                       WAVES=8, MIN_TILES_F=6, CARRY_BLOCK=8, CARRY_WARPS=4)
 
 
@@ -183,9 +183,10 @@ class _Plan:
     def _chunk(self, batch, dim, length, dstate, nc, chunk, tpc):
         self.nc = nc
         self.link_shapes = [(batch, nc, self.np2, dim), (batch, nc, dim)] * self.directions
-        # the last size: A's state stride (A is contiguous)
+        # the last size: A's state stride (A is channel-fastest: see _prepare), also that of
+        # the chunk links and saved states
         self.sizes = [length, dim, dstate, nc, chunk, tpc,
-                      triton.cdiv(length, self.flags['T']), self.scale, 1]
+                      triton.cdiv(length, self.flags['T']), self.scale, dim]
 
     def arguments(self, slots, slot_tensors, head_tensors):
         """(the kernel's positional arguments, the carry kernel's). The kernel's:
@@ -204,7 +205,7 @@ class _Plan:
             args += slot_tensors[i] + self.strides[i]
             carry += [*slot_links, inputs[2]]
         _, dim, dstate, nc = self.sizes[:4]
-        return args + self.sizes, carry + [dim, dstate, nc, 1]
+        return args + self.sizes, carry + [dim, dstate, nc, dim]
 
     def run(self, kernel, key, args, carry_args):
         """Stage 1 and the carry when the length is split into chunks (each direction's last
@@ -317,13 +318,15 @@ class _TritonScan(torch.autograd.Function):
         # length) are separate tensors for the same reason
         present = [s for s in slots if s is not None]
         dim, dstate = present[0][2].shape
-        small = [(dim, dstate), (dim, ), (dim, )] * len(present)
+        # (dA channel-fastest like A: a (dstate, dim) buffer seen as (dim, dstate))
+        small = [(dstate, dim), (dim, ), (dim, )] * len(present)
         views = _flat_views(torch.zeros(_flat_size(small), dtype=torch.float32,
                                         device=dout.device), small)
         f32 = dict(dtype=torch.float32, device=dout.device)
         for i in range(2):
             if slots[i] is not None:
                 (dA, dD, dbias), views = views[:3], views[3:]
+                dA = dA.t()
                 dB, dC = (torch.zeros(slots[i][k].shape, **f32) for k in (3, 4))
                 grads[i] = (_new(slots[i][0]), _new(slots[i][1]), dA, dB, dC, dD, dbias)
         dz = _new(z) if z is not None else None
@@ -366,10 +369,18 @@ def _check_spans(z, slots):
 
 
 def _prepare(*slot_tensors):
-    """Per direction (u, delta, A, B, C, D, delta_bias): A, D, delta_bias made contiguous (small);
-    u, delta, B, C are kept as they are (the kernels take their strides)."""
-    return [t.contiguous() if t is not None and i % 7 in (2, 5, 6) else t
-            for i, t in enumerate(slot_tensors)]
+    """Per direction (u, delta, A, B, C, D, delta_bias): D and delta_bias made contiguous, A
+    channel-fastest (the (dim, dstate) view of a contiguous (dstate, dim) tensor; small);
+    u, delta, B, C are kept as they are (the kernels take their strides).
+
+    A channel-fastest A is what keeps the kernels in their layout: Triton lays a block out after
+    the accesses it can see to be contiguous, and the (dstate, channels) blocks loaded from A and
+    the chunk links (channel-fastest too) then put one channel on each lane, all states in that
+    thread's registers. With A state-fastest it saw no contiguity anywhere in the block and
+    spread the states over lanes, converting layouts through shared memory at every position
+    (docs/kernel_notes.md, session 10)."""
+    return [(t.t().contiguous().t() if i % 7 == 2 else t.contiguous())
+            if t is not None and i % 7 in (2, 5, 6) else t for i, t in enumerate(slot_tensors)]
 
 
 def _will_backward(*tensors):

@@ -1,0 +1,61 @@
+"""The scan's forward kernel as Triton compiles it for an H100 (sm_90), built offline: no GPU
+needed, the compiler (and its ptxas) run on any machine.
+
+The kernels keep one channel on each lane and a channel's states in that thread's registers
+(triton_common). Triton chooses that layout from what it can see of the kernel's memory
+accesses; when it chose otherwise, the forward kernel converted its state block through shared
+memory at every position and ran 20-25% slower (docs/kernel_notes.md, session 10). A compiled
+kernel that uses shared memory is that regression.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+# Compiled with the arguments specialised as the H100 specialises them for the Vim mixer's
+# strides (Vim-S, batch 8, 1025 tokens; read off Triton's cache there): pointers, DIM and the
+# batch and length strides of u, delta, z and y 16-divisible, B's and C's state strides 1.
+SCRIPT = r'''
+import sys
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler.compiler import ASTSource
+from mmvim.ops.selective_scan.triton_forward import scan_forward_kernel
+
+output = sys.argv[1] == 'output'
+flags = dict(OUTPUT=output, SAVE=False, HAS_F=True, HAS_B=True, HAS_Z=True, HAS_D=True,
+             HAS_BIAS=True, SOFTPLUS=True, BD=32, NP=16, T=4, PACK_F=2, PACK_B=2, NSTATE=16)
+fp32 = {'A', 'D', 'bias', 'end', 'sum'}
+div16 = {'sy_b', 'sy_t', 'sz_b', 'sz_t', 'DIM'} | {
+    f's{x}_{a}{slot}' for x in ('u', 'dt') for a in 'bt' for slot in 'fb'}
+signature, constants, attrs = {}, {}, {}
+for i, name in enumerate(scan_forward_kernel.arg_names):
+    stem, _, slot = name.rpartition('_')
+    if name in flags or name in ('sB_nf', 'sB_nb', 'sC_nf', 'sC_nb'):
+        constants[name] = flags.get(name, 1)
+        signature[name] = 'constexpr'
+    elif name in ('y_ptr', 'z_ptr') or (slot in ('f', 'b') and stem in fp32 | {'u', 'dt', 'B',
+                                                                            'C', 'state'}):
+        signature[name] = '*fp32' if stem in fp32 else '*bf16'
+        attrs[(i, )] = [['tt.divisibility', 16]]
+    else:
+        signature[name] = 'fp32' if name == 'SCALE' else 'i32'
+        if name in div16:
+            attrs[(i, )] = [['tt.divisibility', 16]]
+compiled = triton.compile(ASTSource(scan_forward_kernel, signature, constants, attrs),
+                          target=GPUTarget('cuda', 90, 32), options=dict(num_warps=1))
+print('shared', compiled.metadata.shared)
+'''
+
+
+@pytest.mark.parametrize('stage', ['chunk_pass', 'output'])
+def test_forward_kernel_needs_no_shared_memory_on_sm90(stage):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # a fresh interpreter without TRITON_INTERPRET: the kernels must be real Triton functions
+    env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
+    env['PYTHONPATH'] = os.pathsep.join([root, env.get('PYTHONPATH', '')])
+    result = subprocess.run([sys.executable, '-c', SCRIPT, stage], env=env, cwd=root,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split()[-2:] == ['shared', '0'], result.stdout
