@@ -33,8 +33,9 @@ def make_inputs(batch, dim, length, dtype=torch.bfloat16, dstate=16, layout='con
     """Arguments of one bidirectional call, shaped and scaled like a trained Vim layer.
 
     layout 'contiguous': every (batch, dim, length) tensor contiguous (what mamba_ssm needs);
-    'vim': the strides the Vim mixer passes: u contiguous (conv output), delta and z views of
-    (batch, length, dim) tensors, B and C views of the (batch, length, R + 2N) x_proj output.
+    'vim': the strides the Vim mixer passes: u, delta and z views of (batch, length, dim)
+    tensors (the convolution's output keeps in_proj's channel-last layout), B and C views of
+    the (batch, length, R + 2N) x_proj output.
     """
     def act(*shape, scale=1.0, channel_last=False):
         if channel_last and layout == 'vim':
@@ -53,7 +54,7 @@ def make_inputs(batch, dim, length, dtype=torch.bfloat16, dstate=16, layout='con
     def params():
         A = -torch.exp(torch.randn(dim, dstate, device='cuda'))
         B, C = bc()
-        return dict(u=act(batch, dim, length),
+        return dict(u=act(batch, dim, length, channel_last=True),
                     delta=act(batch, dim, length, scale=0.5, channel_last=True),
                     A=A.requires_grad_(), B=B, C=C,
                     D=torch.randn(dim, device='cuda', requires_grad=True),
