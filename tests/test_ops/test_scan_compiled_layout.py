@@ -3,9 +3,10 @@ needed, the compiler (and its ptxas) run on any machine.
 
 The kernels keep one channel on each lane and a channel's states in that thread's registers
 (triton_common). Triton chooses that layout from what it can see of the kernel's memory
-accesses; when it chose otherwise, the forward kernel converted its state block through shared
-memory at every position and ran 20-25% slower (docs/kernel_notes.md, session 10). A compiled
-kernel that uses shared memory is that regression.
+accesses; when it chose otherwise (states spread over lanes), the forward kernel converted its
+state block through shared memory at every position and needed 128 registers instead of 80,
+which is what now lets 24 programs stay resident per multiprocessor (docs/kernel_notes.md,
+session 10). A compiled forward kernel that uses shared memory is that regression.
 """
 import os
 import subprocess
@@ -22,11 +23,13 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler.compiler import ASTSource
 from mmvim.ops.selective_scan.triton_forward import scan_forward_kernel
+from mmvim.ops.selective_scan.triton_interface import DEFAULT_CONFIG
 
-output = sys.argv[1] == 'output'
-flags = dict(OUTPUT=output, SAVE=False, HAS_F=True, HAS_B=True, HAS_Z=True, HAS_D=True,
-             HAS_BIAS=True, SOFTPLUS=True, BD=32, NP=16, T=4, PACK_F=2, PACK_B=2, NSTATE=16)
-fp32 = {'A', 'D', 'bias', 'end', 'sum'}
+stage, save = sys.argv[1], sys.argv[2] == 'save'
+flags = dict(OUTPUT=stage == 'output', SAVE=save, HAS_F=True, HAS_B=True, HAS_Z=True, HAS_D=True,
+             HAS_BIAS=True, SOFTPLUS=True, BD=DEFAULT_CONFIG['BD_F'], NP=16,
+             T=DEFAULT_CONFIG['T'], PACK_F=2, PACK_B=2, NSTATE=16)
+fp32 = {'A', 'D', 'bias', 'end', 'sum'} | ({'state'} if save else set())
 div16 = {'sy_b', 'sy_t', 'sz_b', 'sz_t', 'DIM'} | {
     f's{x}_{a}{slot}' for x in ('u', 'dt') for a in 'bt' for slot in 'fb'}
 signature, constants, attrs = {}, {}, {}
@@ -44,18 +47,23 @@ for i, name in enumerate(scan_forward_kernel.arg_names):
         if name in div16:
             attrs[(i, )] = [['tt.divisibility', 16]]
 compiled = triton.compile(ASTSource(scan_forward_kernel, signature, constants, attrs),
-                          target=GPUTarget('cuda', 90, 32), options=dict(num_warps=1))
+                          target=GPUTarget('cuda', 90, 32),
+                          options=dict(num_warps=DEFAULT_CONFIG['WARPS_F']))
 print('shared', compiled.metadata.shared)
 '''
 
 
-@pytest.mark.parametrize('stage', ['chunk_pass', 'output'])
-def test_forward_kernel_needs_no_shared_memory_on_sm90(stage):
+@pytest.mark.parametrize('stage,save', [('chunk_pass', 'no_save'), ('output', 'no_save'),
+                                        ('output', 'save')])
+def test_forward_kernel_needs_no_shared_memory_on_sm90(stage, save):
+    """Stage 1, and stage 2 in inference and in training (saving the tile states)."""
+    pytest.importorskip('triton.backends.nvidia.compiler')
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     # a fresh interpreter without TRITON_INTERPRET: the kernels must be real Triton functions
     env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
-    env['PYTHONPATH'] = os.pathsep.join([root, env.get('PYTHONPATH', '')])
-    result = subprocess.run([sys.executable, '-c', SCRIPT, stage], env=env, cwd=root,
+    env['PYTHONPATH'] = os.pathsep.join(
+        [root] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
+    result = subprocess.run([sys.executable, '-c', SCRIPT, stage, save], env=env, cwd=root,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split()[-2:] == ['shared', '0'], result.stdout

@@ -291,7 +291,7 @@ def test_carry_kernel_against_a_python_fold_interpreter(chunks, block, ascending
     """The carry kernel alone: each direction's slots, in its order, end up holding the state
     entering the next chunk (h <- exp(A sum_j) h + end_j from a zero state); the slot of the
     chunk it ends with (stage 1 leaves it unwritten) and the padded states keep what they held."""
-    batch, dim, nstate, np2, sentinel = 2, 3, 3, 4, 1e3
+    batch, dim, nstate, np2, sentinel = 2, 5, 3, 4, 1e3      # dim != dstate: strides differ
     links = {}
     for name in ('f', 'b'):
         end = torch.randn(batch, chunks, np2, dim)

@@ -35,8 +35,10 @@ CONFIG_OVERRIDE = {}
 # registers); where that is unknown (no compiled kernel, as under the interpreter), WAVES
 # programs. With the resident count known and no CHUNKS override, forward chunks keep at least
 # MIN_TILES_F tiles (the last may be shorter). One-warp programs were the fastest on an H100
-# (docs/kernel_notes.md, v4, backward v4, sessions 5 and 8). The carry kernel loads CARRY_BLOCK
-# chunk links at once and splits a row's states over CARRY_WARPS warps (session 9).
+# (docs/kernel_notes.md, v4, backward v4, sessions 5 and 8). PROGRAMS_F 24: the forward
+# kernel's 80 registers let 24 programs stay resident (session 10's sweep of 12-24). The carry
+# kernel loads CARRY_BLOCK chunk links at once and splits a row's states over CARRY_WARPS warps
+# (session 9).
 DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=24, WAVES_B=2,
                       WAVES=8, MIN_TILES_F=6, CARRY_BLOCK=8, CARRY_WARPS=4)
 
@@ -314,7 +316,8 @@ class _TritonScan(torch.autograd.Function):
                 states[i] = kept.pop(0)
         # the parameters' float32 sums (dA, dD, d(delta_bias)) of both directions come from one
         # small zeroed buffer: a parameter's .grad may keep a view of it (AccumulateGrad takes
-        # the tensor it is given), which pins only this buffer; dB and dC (batch x dstate x
+        # the tensor it is given where its layout fits the parameter's; dA's, channel-fastest,
+        # fits only a channel-fastest A), which pins only this buffer; dB and dC (batch x dstate x
         # length) are separate tensors for the same reason
         present = [s for s in slots if s is not None]
         dim, dstate = present[0][2].shape
@@ -373,7 +376,7 @@ def _prepare(*slot_tensors):
     channel-fastest (the (dim, dstate) view of a contiguous (dstate, dim) tensor; small);
     u, delta, B, C are kept as they are (the kernels take their strides).
 
-    A channel-fastest A is what keeps the kernels in their layout: Triton lays a block out after
+    A channel-fastest is what keeps the kernels in their layout: Triton lays a block out after
     the accesses it can see to be contiguous, and the (dstate, channels) blocks loaded from A and
     the chunk links (channel-fastest too) then put one channel on each lane, all states in that
     thread's registers. With A state-fastest it saw no contiguity anywhere in the block and
