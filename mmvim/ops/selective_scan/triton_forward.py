@@ -150,7 +150,8 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
                         PACK_B: tl.constexpr):
     """Stage 1 (chunk end states) or stage 2 (outputs) for the directions present.
 
-    ``*_f`` feed the forward recurrence, ``*_b`` the reverse one; y = (y_f + y_b) * silu(z) * SCALE.
+    ``*_f`` feed the forward recurrence, ``*_b`` the reverse one;
+    y = (y_f + y_b) * silu(z) * SCALE.
     ``s<name>_<axis><slot>`` are element strides. ``end_*`` (batch, NC, NP, dim) and ``sum_*``
     (batch, NC, dim) float32 link the chunks.
     """

@@ -382,8 +382,15 @@ def _prepare(*slot_tensors):
     thread's registers. With A state-fastest it saw no contiguity anywhere in the block and
     spread the states over lanes, converting layouts through shared memory at every position
     (docs/kernel_notes.md, session 10)."""
-    return [(t.t().contiguous().t() if i % 7 == 2 else t.contiguous())
-            if t is not None and i % 7 in (2, 5, 6) else t for i, t in enumerate(slot_tensors)]
+    prepared = list(slot_tensors)
+    for i, t in enumerate(prepared):
+        if t is None:
+            continue
+        if i % 7 == 2:
+            prepared[i] = t.t().contiguous().t()
+        elif i % 7 in (5, 6):
+            prepared[i] = t.contiguous()
+    return prepared
 
 
 def _will_backward(*tensors):
