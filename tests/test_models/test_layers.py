@@ -85,6 +85,33 @@ def test_mixer_parameter_names_and_init():
     assert mixer.dt_proj.weight.abs().max() <= R**-0.5
 
 
+@pytest.mark.parametrize('grad', [False, True])
+def test_mixer_passes_A_as_negative_exp_of_A_log(monkeypatch, grad):
+    """Both directions' A is -exp(A_log); where autograd does not record it is made
+    channel-fastest ((E, N) strides (1, E)), the Triton scan's layout, so the scan need not copy
+    it; under autograd its gradient reaches A_log."""
+    seen = []
+    scan = bimamba.bidirectional_selective_scan
+
+    def spy(*args, **kwargs):
+        seen.extend([args[2], args[9]])
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(bimamba, 'bidirectional_selective_scan', spy)
+    mixer = BiMambaMixer(8, d_state=4)
+    hidden = torch.randn(2, 5, 8)
+    with torch.set_grad_enabled(grad):
+        out = mixer(hidden)
+    for A, A_log in zip(seen, (mixer.A_log, mixer.A_b_log)):
+        torch.testing.assert_close(A, -torch.exp(A_log))
+        assert A.requires_grad == grad
+        if not grad:
+            assert A.stride() == (1, A.shape[0])
+    if grad:
+        out.sum().backward()
+        assert mixer.A_log.grad.abs().sum() > 0 and mixer.A_b_log.grad.abs().sum() > 0
+
+
 def test_pos_embed_resize_identity_and_class_entry():
     pos = torch.randn(1, 197, 8)
     torch.testing.assert_close(resize_pos_embed(pos, (14, 14), (14, 14), 98, 98), pos)

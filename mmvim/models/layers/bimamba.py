@@ -87,9 +87,19 @@ class BiMambaMixer(nn.Module):
             backend=two_path_backend(self.scan_backend))
 
     def _direction(self, suffix):
-        """A direction's float32 scan parameters: A = -exp(A_log), D, delta_bias."""
-        return (-torch.exp(getattr(self, f'A{suffix}_log').float()),
-                getattr(self, 'D' + suffix).float(),
+        """A direction's float32 scan parameters: A = -exp(A_log) (E, N), D, delta_bias.
+
+        Where autograd does not record, A is written channel-fastest (the (E, N) view of a
+        contiguous (N, E) tensor), the layout the Triton scan takes it in, so the scan does not
+        copy it (mmvim.ops.selective_scan.triton_interface._prepare): one kernel fewer per
+        direction and block.
+        """
+        A_log = getattr(self, f'A{suffix}_log').float()
+        if torch.is_grad_enabled() and A_log.requires_grad:
+            A = -torch.exp(A_log)
+        else:
+            A = torch.exp(A_log, out=A_log.new_empty(A_log.shape[::-1]).t()).neg_()
+        return (A, getattr(self, 'D' + suffix).float(),
                 getattr(self, 'dt_proj' + suffix).bias.float())
 
     def forward(self, hidden):
