@@ -240,7 +240,7 @@ def test_empty_inputs_interpreter(batch, dim, length):
 def test_backward_chunking_stays_within_waves(batch, dim, length, resident, chunks):
     """The backward grid is at most WAVES_B waves of resident programs (4 'multiprocessors'
     on the CPU), as many chunks as fit, and the chunks cover the length."""
-    cfg = dict(triton_interface.DEFAULT_CONFIG)
+    cfg = dict(triton_interface.DEFAULT_CONFIG, WAVES_B=2)
     device = torch.device('cpu')
     nc, chunk, tpc = triton_interface._chunking(batch, dim, length, cfg['BD_B'], cfg, device,
                                                 cfg['WAVES_B'] * resident)

@@ -36,10 +36,11 @@ CONFIG_OVERRIDE = {}
 # programs. With the resident count known and no CHUNKS override, forward chunks keep at least
 # MIN_TILES_F tiles (the last may be shorter). One-warp programs were the fastest on an H100
 # (docs/kernel_notes.md, v4, backward v4, sessions 5 and 8). PROGRAMS_F 24: the forward
-# kernel's 80 registers let 24 programs stay resident (session 10's sweep of 12-24). The carry
+# kernel's 80 registers let 24 programs stay resident (session 10's sweep of 12-24); WAVES_B 3
+# (session 11's sweep of 1-4 on the backward's 255-register kernel). The carry
 # kernel loads CARRY_BLOCK chunk links at once and splits a row's states over CARRY_WARPS warps
 # (session 9).
-DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=24, WAVES_B=2,
+DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=24, WAVES_B=3,
                       WAVES=8, MIN_TILES_F=6, CARRY_BLOCK=8, CARRY_WARPS=4)
 
 
