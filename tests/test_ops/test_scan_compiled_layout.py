@@ -1,4 +1,4 @@
-"""The scan's forward kernel as Triton compiles it for an H100 (sm_90), built offline: no GPU
+"""The scan's kernels as Triton compiles them for an H100 (sm_90), built offline: no GPU
 needed, the compiler (and its ptxas) run on any machine.
 
 The kernels keep one channel on each lane and a channel's states in that thread's registers
@@ -6,7 +6,10 @@ The kernels keep one channel on each lane and a channel's states in that thread'
 accesses; when it chose otherwise (states spread over lanes), the forward kernel converted its
 state block through shared memory at every position and needed 128 registers instead of 80,
 which is what now lets 24 programs stay resident per multiprocessor (docs/kernel_notes.md,
-session 10). A compiled forward kernel that uses shared memory is that regression.
+session 10). The backward's second stage sums dB and dC across the lanes by a reduce-scatter
+whose results reach the atomics without a conversion (session 11; tl.sum's replicated sums
+went through shared memory). A compiled kernel that uses shared memory is one of these
+regressions.
 """
 import os
 import subprocess
@@ -16,54 +19,62 @@ import pytest
 
 # Compiled with the arguments specialised as the H100 specialises them for the Vim mixer's
 # strides (Vim-S, batch 8, 1025 tokens; read off Triton's cache there): pointers, DIM and the
-# batch and length strides of u, delta, z and y 16-divisible, B's and C's state strides 1.
+# batch and length strides of u, delta, z and y 16-divisible, B's and C's state strides 1; the
+# backward's gradients taken alike (its specialisation was not read off the cache).
 SCRIPT = r'''
 import sys
 import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler.compiler import ASTSource
+from mmvim.ops.selective_scan.triton_backward import scan_backward_kernel
 from mmvim.ops.selective_scan.triton_forward import scan_forward_kernel
 from mmvim.ops.selective_scan.triton_interface import DEFAULT_CONFIG
 
-stage, save = sys.argv[1], sys.argv[2] == 'save'
-flags = dict(OUTPUT=stage == 'output', SAVE=save, HAS_F=True, HAS_B=True, HAS_Z=True, HAS_D=True,
-             HAS_BIAS=True, SOFTPLUS=True, BD=DEFAULT_CONFIG['BD_F'], NP=16,
+which, stage, save = sys.argv[1], sys.argv[2], sys.argv[3] == 'save'
+kernel = scan_forward_kernel if which == 'forward' else scan_backward_kernel
+side = 'F' if which == 'forward' else 'B'
+flags = dict(OUTPUT=stage == 'output', HAS_F=True, HAS_B=True, HAS_Z=True, HAS_D=True,
+             HAS_BIAS=True, SOFTPLUS=True, BD=DEFAULT_CONFIG['BD_' + side], NP=16,
              T=DEFAULT_CONFIG['T'], PACK_F=2, PACK_B=2, NSTATE=16)
-fp32 = {'A', 'D', 'bias', 'end', 'sum'} | ({'state'} if save else set())
-div16 = {'sy_b', 'sy_t', 'sz_b', 'sz_t', 'DIM'} | {
-    f's{x}_{a}{slot}' for x in ('u', 'dt') for a in 'bt' for slot in 'fb'}
+if which == 'forward':
+    flags['SAVE'] = save
+fp32 = {'A', 'D', 'bias', 'end', 'sum', 'dA', 'dB', 'dC', 'dD', 'dbias'} | (
+    {'state'} if save or which == 'backward' else set())
+div16 = {'DIM'} | {f's{x}_{a}' for x in ('y', 'z', 'dz', 'o') for a in 'bt'} | {
+    f's{x}_{a}{slot}' for x in ('u', 'dt', 'du', 'ddt') for a in 'bt' for slot in 'fb'}
 signature, constants, attrs = {}, {}, {}
-for i, name in enumerate(scan_forward_kernel.arg_names):
+for i, name in enumerate(kernel.arg_names):
     stem, _, slot = name.rpartition('_')
     if name in flags or name in ('sB_nf', 'sB_nb', 'sC_nf', 'sC_nb'):
         constants[name] = flags.get(name, 1)
         signature[name] = 'constexpr'
-    elif name in ('y_ptr', 'z_ptr') or (slot in ('f', 'b') and stem in fp32 | {'u', 'dt', 'B',
-                                                                            'C', 'state'}):
+    elif name.endswith('_ptr') or (slot in ('f', 'b') and stem in fp32 | {
+            'u', 'dt', 'B', 'C', 'state', 'du', 'ddt'}):
         signature[name] = '*fp32' if stem in fp32 else '*bf16'
         attrs[(i, )] = [['tt.divisibility', 16]]
     else:
         signature[name] = 'fp32' if name == 'SCALE' else 'i32'
         if name in div16:
             attrs[(i, )] = [['tt.divisibility', 16]]
-compiled = triton.compile(ASTSource(scan_forward_kernel, signature, constants, attrs),
+compiled = triton.compile(ASTSource(kernel, signature, constants, attrs),
                           target=GPUTarget('cuda', 90, 32),
-                          options=dict(num_warps=DEFAULT_CONFIG['WARPS_F']))
+                          options=dict(num_warps=DEFAULT_CONFIG['WARPS_' + side]))
 print('shared', compiled.metadata.shared)
 '''
 
-
-@pytest.mark.parametrize('stage,save', [('chunk_pass', 'no_save'), ('output', 'no_save'),
-                                        ('output', 'save')])
-def test_forward_kernel_needs_no_shared_memory_on_sm90(stage, save):
-    """Stage 1, and stage 2 in inference and in training (saving the tile states)."""
+@pytest.mark.parametrize('which,stage,save', [
+    ('forward', 'chunk_pass', 'no_save'), ('forward', 'output', 'no_save'),
+    ('forward', 'output', 'save'), ('backward', 'output', 'no_save')])
+def test_kernel_needs_no_shared_memory_on_sm90(which, stage, save):
+    """The forward's stage 1, its stage 2 in inference and in training (saving the tile
+    states), and the backward's stage 2 (the dB / dC sums)."""
     pytest.importorskip('triton.backends.nvidia.compiler')
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     # a fresh interpreter without TRITON_INTERPRET: the kernels must be real Triton functions
     env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
     env['PYTHONPATH'] = os.pathsep.join(
         [root] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
-    result = subprocess.run([sys.executable, '-c', SCRIPT, stage, save], env=env, cwd=root,
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run([sys.executable, '-c', SCRIPT, which, stage, save], env=env,
+                            cwd=root, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split()[-2:] == ['shared', '0'], result.stdout

@@ -12,6 +12,7 @@ import triton.language as tl
 
 from mmvim.ops.selective_scan import bidirectional_selective_scan, selective_scan
 from mmvim.ops.selective_scan import triton_interface
+from mmvim.ops.selective_scan.triton_backward import add_channel_sums
 from mmvim.ops.selective_scan.triton_chunk_carry import carry_chunks_kernel
 from mmvim.ops.selective_scan.triton_common import softplus
 from tests.scan_inputs import rel_err, scan_inputs
@@ -316,6 +317,35 @@ def test_carry_kernel_against_a_python_fold_interpreter(chunks, block, ascending
         NP=np2, BLOCK=block)
     for name in ('f', 'b'):
         torch.testing.assert_close(links[name][0], expected[name], rtol=1e-5, atol=1e-6)
+
+
+@triton.jit
+def _channel_sums_kernel(x_ptr, out_ptr, t, L, NSTATE, NP: tl.constexpr, PACK: tl.constexpr,
+                         BD: tl.constexpr):
+    """One (NP // PACK, PACK, BD) block from a contiguous (NP, BD) x, summed into out."""
+    n = tl.arange(0, NP // PACK)[:, None, None] * PACK + tl.arange(0, PACK)[None, :, None]
+    x = tl.load(x_ptr + n * BD + tl.arange(0, BD)[None, None, :])
+    add_channel_sums(out_ptr, x, t, L, NSTATE, NP)
+
+
+@pytest.mark.parametrize('np2,pack,bd', [(16, 2, 32), (4, 1, 32), (16, 2, 4), (2, 2, 8),
+                                         (8, 1, 1)])
+@pytest.mark.parametrize('t', [0, 6, 7])
+def test_channel_sums_reduce_scatter(np2, pack, bd, t):
+    """The backward's dB / dC sums over a block's channels: out[n, t] += sum_d x[n, d] for the
+    states n < NSTATE and t < L (here 7), nothing else touched; more states than channels,
+    fewer (the butterfly stage), and one channel. Under the interpreter on CPU (the lanes are
+    then only an index), on the GPU as compiled (tl.gather as shuffles) where there is one."""
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    nstate, length = np2 - 1, 7
+    x = torch.randn(np2, bd, device=device)
+    out = torch.randn(np2, length, device=device)
+    expected = out.clone()
+    if t < length:
+        expected[:nstate, t] += x[:nstate].sum(1)
+    _channel_sums_kernel[(1, )](x, out, t, length, nstate, NP=np2, PACK=pack, BD=bd,
+                                num_warps=1)
+    torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-5)
 
 
 @triton.jit

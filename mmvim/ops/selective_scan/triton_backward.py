@@ -18,9 +18,9 @@ the sum of the delta values linking it to the next chunk, for every chunk but th
 chunk folds (the first in t order for the forward direction, the last for the reverse one);
 triton_chunk_carry's kernel turns them into the adjoints entering the chunks, which the second
 launch loads.
-dB and dC are summed over the program's channels (across lanes: the kernel's one cross-lane
-reduction) and over programs with float32 atomics, as are dA, dD and d(delta_bias) over batch
-and chunks.
+dB and dC are summed over the program's channels (across lanes by a reduce-scatter,
+:func:`add_channel_sums`: the kernel's one cross-lane reduction) and over programs with float32
+atomics, as are dA, dD and d(delta_bias) over batch and chunks.
 
 For two directions the forward one runs first and stores its y_f + D u into dz; the reverse one
 adds its own and writes dz = dout * y * silu'(z) * SCALE.
@@ -72,6 +72,47 @@ def next_delta(c, CHUNK, L, dt_ptr, dt_rows, sdt_t, d, dmask, bias, HAS_BIAS: tl
 
 
 @triton.jit
+def add_channel_sums(ptr, x, t, L, NSTATE, NP: tl.constexpr):
+    """``ptr[n * L + t] += sum over the block's channels of x[n]`` (float32 atomics) for the
+    states n < NSTATE, if t < L. x: an (NP // PACK, PACK, BD) state block, state n at
+    [n // PACK, n % PACK], one channel per lane.
+
+    A reduce-scatter over the channels: at the level of channel bit k, while a channel holds
+    more than one value, it keeps one half of its values (the upper half where bit k of its
+    channel index is set) and adds the partner channel's (index xor 2**k) values of that half,
+    fetched with ``tl.gather`` along the channels (a shuffle each, lanes being channels); once
+    it holds one value, the partner's copy of the same state is added (a butterfly), and only
+    the channel whose remaining bits are 0 stores. A sum of NP values over 32 lanes then costs
+    NP shuffles instead of tl.sum's NP * 5, and the sums reach the atomics spread over the
+    lanes, without a layout conversion (docs/kernel_notes.md, session 11). With more than one
+    warp per program the gathers between warps go through shared memory.
+    """
+    BD: tl.constexpr = x.shape[2]
+    c = tl.arange(0, BD)
+    values = tl.reshape(x, (NP, BD))
+    first = c * 0               # the state index of each channel's first value
+    owner = c >= 0              # the one channel of each group of equal sums that stores
+    for k in tl.static_range(16):                   # the channel bits (BD <= 2**16)
+        if (1 << k) < BD:
+            partner = c ^ (1 << k)
+            upper = ((c >> k) & 1) == 1
+            if values.shape[0] > 1:
+                lo, hi = tl.split(tl.permute(
+                    tl.reshape(values, (2, values.shape[0] // 2, BD)), (1, 2, 0)))
+                keep = tl.where(upper[None, :], hi, lo)
+                send = tl.where(upper[None, :], lo, hi)
+                values = keep + tl.gather(send, tl.broadcast_to(partner[None, :], send.shape),
+                                          axis=1)
+                first += tl.where(upper, send.shape[0], 0)
+            else:
+                values += tl.gather(values, partner[None, :], axis=1)
+                owner &= ~upper
+    n = first[None, :] + tl.arange(0, values.shape[0])[:, None]
+    tl.atomic_add(ptr + n * L + t, values,
+                  mask=(n < NSTATE) & owner[None, :] & (n * 0 + t < L), sem='relaxed')
+
+
+@triton.jit
 def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, end_ptr, sum_ptr,
                         state_ptr, du_ptr, ddt_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dbias_ptr,
                         su_b, su_d, su_t, sdt_b, sdt_d, sdt_t, sB_b, sB_n, sB_t, sC_b, sC_n, sC_t,
@@ -98,8 +139,6 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
     dt_rows = d * sdt_d
     du_rows = d * sdu_d
     ddt_rows = d * sddt_d
-    n_out = tl.arange(0, NP // PACK)[:, None] * PACK + tl.arange(0, PACK)[None, :]  # (NW, PACK)
-    nt_rows = n_out * L                                 # dB, dC: contiguous float32
     dB_ptr += b * NSTATE * L
     dC_ptr += b * NSTATE * L
     Bm_ptr += b * sB_b
@@ -159,8 +198,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
                 hp = tl.exp2(dt[None, None, :] * A2) * h
                 h = hp + unpack_states(Bws[i], Bm_ptr.dtype.element_ty, PACK)[:, :, None] * \
                     (dt * u)[None, None, :]
-                tl.atomic_add(dC_ptr + nt_rows + t, tl.sum(h * dy[None, None, :], axis=2),
-                              mask=(n_out < NSTATE) & (n_out * 0 + t < L), sem='relaxed')
+                add_channel_sums(dC_ptr, h * dy[None, None, :], t, L, NSTATE, NP)
                 if HAS_Z:
                     Ct = unpack_states(Cws[i], Cm_ptr.dtype.element_ty, PACK)
                     y = tl.sum(tl.sum(h * Ct[:, :, None], axis=1), axis=0) + Dv * u
@@ -211,8 +249,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
                          (dt * gB + Dv * dy).to(du_ptr.dtype.element_ty), mask=m)
                 tl.store(ddt_ptr + ddt_rows + t * sddt_t, ddt.to(ddt_ptr.dtype.element_ty),
                          mask=m)
-                tl.atomic_add(dB_ptr + nt_rows + t, tl.sum(g * (dt * u)[None, None, :], axis=2),
-                              mask=(n_out < NSTATE) & (n_out * 0 + t < L), sem='relaxed')
+                add_channel_sums(dB_ptr, g * (dt * u)[None, None, :], t, L, NSTATE, NP)
                 dbias += ddt
             dt_next = dt
     if OUTPUT:
