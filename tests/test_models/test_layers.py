@@ -85,11 +85,12 @@ def test_mixer_parameter_names_and_init():
     assert mixer.dt_proj.weight.abs().max() <= R**-0.5
 
 
-@pytest.mark.parametrize('grad', [False, True])
-def test_mixer_passes_A_as_negative_exp_of_A_log(monkeypatch, grad):
-    """Both directions' A is -exp(A_log); where autograd does not record it is made
-    channel-fastest ((E, N) strides (1, E)), the Triton scan's layout, so the scan need not copy
-    it; under autograd its gradient reaches A_log."""
+@pytest.mark.parametrize('grad,frozen', [(False, False), (True, False), (True, True)])
+def test_mixer_passes_A_as_negative_exp_of_A_log(monkeypatch, grad, frozen):
+    """Both directions' A is -exp(A_log); where autograd does not record it (no grad mode, or
+    frozen parameters) it is made channel-fastest, the layout the Triton scan's launcher then
+    passes on without a copy; under autograd its gradient reaches A_log."""
+    from mmvim.ops.selective_scan.triton_interface import _prepare
     seen = []
     scan = bimamba.bidirectional_selective_scan
 
@@ -98,16 +99,17 @@ def test_mixer_passes_A_as_negative_exp_of_A_log(monkeypatch, grad):
         return scan(*args, **kwargs)
 
     monkeypatch.setattr(bimamba, 'bidirectional_selective_scan', spy)
-    mixer = BiMambaMixer(8, d_state=4)
+    mixer = BiMambaMixer(8, d_state=4).requires_grad_(not frozen)
     hidden = torch.randn(2, 5, 8)
     with torch.set_grad_enabled(grad):
         out = mixer(hidden)
+    records = grad and not frozen
     for A, A_log in zip(seen, (mixer.A_log, mixer.A_b_log)):
         torch.testing.assert_close(A, -torch.exp(A_log))
-        assert A.requires_grad == grad
-        if not grad:
-            assert A.stride() == (1, A.shape[0])
-    if grad:
+        assert A.requires_grad == records
+        if not records:
+            assert _prepare(None, None, A)[2].data_ptr() == A.data_ptr()     # not copied
+    if records:
         out.sum().backward()
         assert mixer.A_log.grad.abs().sum() > 0 and mixer.A_b_log.grad.abs().sum() > 0
 

@@ -64,10 +64,11 @@ print('shared', compiled.metadata.shared)
 
 @pytest.mark.parametrize('which,stage,save', [
     ('forward', 'chunk_pass', 'no_save'), ('forward', 'output', 'no_save'),
-    ('forward', 'output', 'save'), ('backward', 'output', 'no_save')])
+    ('forward', 'output', 'save'), ('backward', 'chunk_pass', 'no_save'),
+    ('backward', 'output', 'no_save')])
 def test_kernel_needs_no_shared_memory_on_sm90(which, stage, save):
     """The forward's stage 1, its stage 2 in inference and in training (saving the tile
-    states), and the backward's stage 2 (the dB / dC sums)."""
+    states), and the backward's two stages (the second with the dB / dC sums)."""
     pytest.importorskip('triton.backends.nvidia.compiler')
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     # a fresh interpreter without TRITON_INTERPRET: the kernels must be real Triton functions

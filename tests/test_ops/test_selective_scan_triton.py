@@ -325,26 +325,28 @@ def _channel_sums_kernel(x_ptr, out_ptr, t, L, NSTATE, NP: tl.constexpr, PACK: t
     """One (NP // PACK, PACK, BD) block from a contiguous (NP, BD) x, summed into out."""
     n = tl.arange(0, NP // PACK)[:, None, None] * PACK + tl.arange(0, PACK)[None, :, None]
     x = tl.load(x_ptr + n * BD + tl.arange(0, BD)[None, None, :])
-    add_channel_sums(out_ptr, x, t, L, NSTATE, NP)
+    add_channel_sums(out_ptr, x, t, L, NSTATE)
 
 
-@pytest.mark.parametrize('np2,pack,bd', [(16, 2, 32), (4, 1, 32), (16, 2, 4), (2, 2, 8),
-                                         (8, 1, 1)])
+@pytest.mark.parametrize('np2,pack,bd,warps,padded', [
+    (16, 2, 32, 1, True), (16, 2, 32, 1, False), (4, 1, 32, 1, True), (16, 2, 4, 1, True),
+    (2, 2, 8, 1, True), (8, 1, 1, 1, True), (1, 1, 32, 1, False), (16, 2, 64, 2, True)])
 @pytest.mark.parametrize('t', [0, 6, 7])
-def test_channel_sums_reduce_scatter(np2, pack, bd, t):
+def test_channel_sums_reduce_scatter(np2, pack, bd, warps, padded, t):
     """The backward's dB / dC sums over a block's channels: out[n, t] += sum_d x[n, d] for the
-    states n < NSTATE and t < L (here 7), nothing else touched; more states than channels,
-    fewer (the butterfly stage), and one channel. Under the interpreter on CPU (the lanes are
-    then only an index), on the GPU as compiled (tl.gather as shuffles) where there is one."""
+    states n < NSTATE (NP - 1 where ``padded``) and t < L (here 7), nothing else touched; more
+    states than channels, fewer (the butterfly stage), one state, one channel, two warps.
+    Under the interpreter on CPU (the lanes are then only an index), on the GPU as compiled
+    (tl.gather as shuffles, between warps through shared memory) where there is one."""
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    nstate, length = np2 - 1, 7
+    nstate, length = np2 - int(padded), 7
     x = torch.randn(np2, bd, device=device)
     out = torch.randn(np2, length, device=device)
     expected = out.clone()
     if t < length:
         expected[:nstate, t] += x[:nstate].sum(1)
     _channel_sums_kernel[(1, )](x, out, t, length, nstate, NP=np2, PACK=pack, BD=bd,
-                                num_warps=1)
+                                num_warps=warps)
     torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-5)
 
 

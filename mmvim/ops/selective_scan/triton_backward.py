@@ -72,7 +72,7 @@ def next_delta(c, CHUNK, L, dt_ptr, dt_rows, sdt_t, d, dmask, bias, HAS_BIAS: tl
 
 
 @triton.jit
-def add_channel_sums(ptr, x, t, L, NSTATE, NP: tl.constexpr):
+def add_channel_sums(ptr, x, t, L, NSTATE):
     """``ptr[n * L + t] += sum over the block's channels of x[n]`` (float32 atomics) for the
     states n < NSTATE, if t < L. x: an (NP // PACK, PACK, BD) state block, state n at
     [n // PACK, n % PACK], one channel per lane.
@@ -82,17 +82,19 @@ def add_channel_sums(ptr, x, t, L, NSTATE, NP: tl.constexpr):
     channel index is set) and adds the partner channel's (index xor 2**k) values of that half,
     fetched with ``tl.gather`` along the channels (a shuffle each, lanes being channels); once
     it holds one value, the partner's copy of the same state is added (a butterfly), and only
-    the channel whose remaining bits are 0 stores. A sum of NP values over 32 lanes then costs
-    NP shuffles instead of tl.sum's NP * 5, and the sums reach the atomics spread over the
-    lanes, without a layout conversion (docs/kernel_notes.md, session 11). With more than one
-    warp per program the gathers between warps go through shared memory.
+    the channel whose remaining bits are 0 stores. Vim's 16 states over 32 lanes then cost 16
+    shuffles (NP - 1 + log2(32 / NP) for NP <= 32) instead of tl.sum's 80, and the sums reach
+    the atomics spread over the lanes, without a layout conversion (docs/kernel_notes.md,
+    session 11). With more than one warp per program the gathers between warps go through
+    shared memory.
     """
     BD: tl.constexpr = x.shape[2]
+    tl.static_assert(BD <= 65536, 'add_channel_sums walks 16 channel bits')
     c = tl.arange(0, BD)
-    values = tl.reshape(x, (NP, BD))
+    values = tl.reshape(x, (x.shape[0] * x.shape[1], BD))
     first = c * 0               # the state index of each channel's first value
     owner = c >= 0              # the one channel of each group of equal sums that stores
-    for k in tl.static_range(16):                   # the channel bits (BD <= 2**16)
+    for k in tl.static_range(16):
         if (1 << k) < BD:
             partner = c ^ (1 << k)
             upper = ((c >> k) & 1) == 1
@@ -198,7 +200,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
                 hp = tl.exp2(dt[None, None, :] * A2) * h
                 h = hp + unpack_states(Bws[i], Bm_ptr.dtype.element_ty, PACK)[:, :, None] * \
                     (dt * u)[None, None, :]
-                add_channel_sums(dC_ptr, h * dy[None, None, :], t, L, NSTATE, NP)
+                add_channel_sums(dC_ptr, h * dy[None, None, :], t, L, NSTATE)
                 if HAS_Z:
                     Ct = unpack_states(Cws[i], Cm_ptr.dtype.element_ty, PACK)
                     y = tl.sum(tl.sum(h * Ct[:, :, None], axis=1), axis=0) + Dv * u
@@ -249,7 +251,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
                          (dt * gB + Dv * dy).to(du_ptr.dtype.element_ty), mask=m)
                 tl.store(ddt_ptr + ddt_rows + t * sddt_t, ddt.to(ddt_ptr.dtype.element_ty),
                          mask=m)
-                add_channel_sums(dB_ptr, g * (dt * u)[None, None, :], t, L, NSTATE, NP)
+                add_channel_sums(dB_ptr, g * (dt * u)[None, None, :], t, L, NSTATE)
                 dbias += ddt
             dt_next = dt
     if OUTPUT:
