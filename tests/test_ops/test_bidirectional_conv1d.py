@@ -79,6 +79,15 @@ def test_triton_matches_reference(batch, channels, length, kernel, bias, channel
              TOL[torch.float32])
 
 
+@pytest.mark.parametrize('block', [dict(BL=1, TILES=4), dict(BL=5, TILES=1), dict(BL=2, TILES=3)])
+@pytest.mark.parametrize('kernel', [2, 4])
+def test_backward_blocks(monkeypatch, block, kernel):
+    # the backward's windows slide over tiles shorter than, as long as and longer than the
+    # halos, and meet the next program's at odd positions
+    monkeypatch.setattr(interface, 'BACKWARD_BLOCK', dict(block, BE=8, num_warps=1))
+    _compare(_inputs(2, 11, 23, kernel, torch.float32, 'cpu'), TOL[torch.float32])
+
+
 def test_triton_bfloat16():
     _compare(_inputs(2, 9, 11, 4, torch.bfloat16, 'cpu'), TOL[torch.bfloat16])
 

@@ -1,14 +1,15 @@
 """Triton kernels of Vim's convolution stage: depthwise conv1d + SiLU, both directions at once.
 
 One program owns (batch b, BL consecutive positions, BE channels), one channel per thread;
-the backward walks TILES such tiles. For each tile it loads every input value the tile needs
-(the tile plus a halo of K - 1 positions on each side for the forward, 2 (K - 1) of x and K - 1
-of the gradients for the backward) into registers first, as a tuple of (BE,) vectors indexed by
-position, then computes and stores: within a tile each value is loaded once and no load waits
-behind a store (neighbouring tiles load their shared halo again). The anti-causal direction
-only mirrors the tap offsets (see reference.py), so nothing is flipped. For the Vim mixer's
-(batch, length, channels) memory a warp's loads and stores at one position are contiguous across
-its channels.
+the backward walks TILES such tiles. The forward loads every input value its tile needs (the
+tile plus a halo of K - 1 positions on each side) into registers first, as a tuple of (BE,)
+vectors indexed by position, then computes and stores: each value is loaded once and no load
+waits behind a store. The backward slides windows of x and of the pre-activation gradients
+from tile to tile, so each position's inputs are loaded and its gradients formed once per
+program, and loads the next tile's inputs before the current tile's stores. The anti-causal
+direction only mirrors the tap offsets (see reference.py), so nothing is flipped. For the Vim
+mixer's (batch, length, channels) memory a warp's loads and stores at one position are
+contiguous across its channels.
 
 Tensors: x, y_f, y_b, dx, dy_f, dy_b (batch, channels, length) with any strides (passed as
 (batch, channel, length) stride triples); weights (channels, K) and biases (channels,) contiguous;
@@ -83,35 +84,38 @@ def conv_forward_kernel(x_ptr, wf_ptr, bf_ptr, wb_ptr, bb_ptr, yf_ptr, yb_ptr,
 
 
 @triton.jit
-def pre_activation_grads(xs, dys, w, bias, COUNT: tl.constexpr, REV: tl.constexpr,
-                         K: tl.constexpr):
+def pre_activation_grads(xs, dys, w, bias, FIRST: tl.constexpr, COUNT: tl.constexpr,
+                         REV: tl.constexpr, K: tl.constexpr):
     """Tuple of COUNT (BE,) float32 g = dy * silu'(pre), the gradient of one direction's
-    pre-activation, at the positions of ``dys``; ``xs`` starts K - 1 positions earlier."""
+    pre-activation, at COUNT consecutive positions: ``dys[m]`` is dy there, and the pre-activation
+    at the m-th of them is :func:`conv_taps` at entry ``FIRST + m`` of ``xs``."""
     gs = ()
     for m in tl.static_range(COUNT):
-        pre = conv_taps(xs, m + K - 1, w, bias, REV, K)
+        pre = conv_taps(xs, FIRST + m, w, bias, REV, K)
         sig = tl.sigmoid(pre)
         gs = gs + (dys[m].to(tl.float32) * sig * (1.0 + pre * (1.0 - sig)), )
     return gs
 
 
 @triton.jit
-def param_grad_sums(gs, xs, sums, BL: tl.constexpr, REV: tl.constexpr, K: tl.constexpr):
-    """``sums`` (a tuple of K + 1 (BE,) float32 vectors: dw[0..K-1], db) plus one tile's share:
-    dw[k] += sum_t g[t] x[t - (K-1) + k] (causal; anti-causal x[t + (K-1) - k]), db += sum_t g[t],
-    over the tile's own BL positions (entries K - 1.. of ``gs``, 2 (K - 1).. of ``xs``)."""
+def param_grad_sums(gs, xs, sums, FIRST: tl.constexpr, REV: tl.constexpr, K: tl.constexpr,
+                    ON=True):
+    """``sums`` (a tuple of K + 1 (BE,) float32 vectors: dw[0..K-1], db) plus the terms of the
+    positions in ``gs``, where ``ON``: dw[k] += g[p] x[p - (K-1) + k] (causal; anti-causal
+    x[p + (K-1) - k]), db += g[p]; ``xs[FIRST + m]`` is x at the position of ``gs[m]``."""
     out = ()
     for k in tl.static_range(K):
         acc = sums[k]
-        for i in tl.static_range(BL):
+        for m in tl.static_range(len(gs)):
             if REV:
-                acc += gs[i + K - 1] * xs[i + 3 * (K - 1) - k].to(tl.float32)
+                term = gs[m] * xs[FIRST + m + K - 1 - k].to(tl.float32)
             else:
-                acc += gs[i + K - 1] * xs[i + K - 1 + k].to(tl.float32)
+                term = gs[m] * xs[FIRST + m - (K - 1) + k].to(tl.float32)
+            acc += tl.where(ON, term, 0.0)
         out = out + (acc, )
     acc = sums[K]
-    for i in tl.static_range(BL):
-        acc += gs[i + K - 1]
+    for m in tl.static_range(len(gs)):
+        acc += tl.where(ON, gs[m], 0.0)
     return out + (acc, )
 
 
@@ -125,18 +129,35 @@ def add_param_grads(sums, dw_ptr, db_ptr, d, dmask, K: tl.constexpr, HAS_BIAS: t
 
 
 @triton.jit
+def load_tile(x_ptr, x_rows, dyf_ptr, dyf_rows, dyb_ptr, dyb_rows, dmask, t0, sx_l, sdf_l,
+              sdb_l, L, BL: tl.constexpr, K: tl.constexpr):
+    """What the tile at t0 adds to the backward's windows: x and dy_f at t0 + K - 1 ..
+    t0 + BL + K - 2, dy_b at t0 .. t0 + BL - 1 (tuples of BL (BE,) vectors)."""
+    return (load_positions(x_ptr, x_rows, dmask, t0 + K - 1, BL, sx_l, L),
+            load_positions(dyf_ptr, dyf_rows, dmask, t0 + K - 1, BL, sdf_l, L),
+            load_positions(dyb_ptr, dyb_rows, dmask, t0, BL, sdb_l, L))
+
+
+@triton.jit
 def conv_backward_kernel(x_ptr, wf_ptr, bf_ptr, wb_ptr, bb_ptr, dyf_ptr, dyb_ptr, dx_ptr,
                          dwf_ptr, dbf_ptr, dwb_ptr, dbb_ptr,
                          sx_b, sx_d, sx_l, sdf_b, sdf_d, sdf_l, sdb_b, sdb_d, sdb_l,
                          sdx_b, sdx_d, sdx_l, L, DIM, K: tl.constexpr, HAS_BIAS: tl.constexpr,
                          BL: tl.constexpr, TILES: tl.constexpr, BE: tl.constexpr):
-    """dx at TILES tiles of BL positions and BE channels from both directions' output
-    gradients, plus the program's share of dw, db (one atomic add per channel and parameter:
-    with many programs per channel the adds to the small dw / db queue up).
+    """dx at TILES consecutive tiles of BL positions and BE channels from both directions'
+    output gradients, plus the program's share of dw, db (one atomic add per channel and
+    parameter: with many programs per channel the adds to the small dw / db queue up).
 
     With g = dy * silu'(pre), dx[t] = sum_k w_f[k] g_f[t + (K-1) - k] + sum_k w_b[k]
-    g_b[t - (K-1) + k]: g is formed at the BL positions and K - 1 on each side, from x at
-    2 (K - 1) on each side; each program forms its halo's g itself instead of storing it.
+    g_b[t - (K-1) + k]. The program slides windows along its positions: x at t0 - 2 (K - 1)
+    .. t0 + BL + K - 2 around the tile at t0, g_f at t0 .. t0 + BL + K - 2, g_b at t0 - (K - 1)
+    .. t0 + BL - 1. A tile loads x and dy_f K - 1 positions ahead and dy_b at its own positions
+    (BL each, no halo: the windows' other entries come from the tile before), forms g_f and g_b
+    at those BL positions (each formed once), and adds their terms to the parameter sums; the
+    first window of a program is loaded and formed before its first tile, and its g terms count
+    only where no earlier program formed them (the first program of a row: g_f at 0 .. K - 2).
+    The next tile's inputs are loaded before this tile's stores, which the compiler does not
+    move loads across.
     """
     b = tl.program_id(0).to(tl.int64)
     d = tl.program_id(2) * BE + tl.arange(0, BE)
@@ -144,27 +165,46 @@ def conv_backward_kernel(x_ptr, wf_ptr, bf_ptr, wb_ptr, bb_ptr, dyf_ptr, dyb_ptr
     wf, bias_f = load_params(wf_ptr, bf_ptr, d, dmask, K, HAS_BIAS)
     wb, bias_b = load_params(wb_ptr, bb_ptr, d, dmask, K, HAS_BIAS)
     x_rows = b * sx_b + d * sx_d
+    dyf_rows = b * sdf_b + d * sdf_d
+    dyb_rows = b * sdb_b + d * sdb_d
     out_rows = b * sdx_b + d * sdx_d
+    H: tl.constexpr = K - 1
+    start = tl.program_id(1) * TILES * BL
+    # the first window: x at start - 2H .. start + H - 1 (x_win[j]: x at t0 - 2H + j), g_f at
+    # start .. start + H - 1, g_b at start - H .. start - 1
+    x_win = load_positions(x_ptr, x_rows, dmask, start - 2 * H, 3 * H, sx_l, L)
+    g_f = pre_activation_grads(x_win, load_positions(dyf_ptr, dyf_rows, dmask, start, H, sdf_l,
+                                                     L), wf, bias_f, 2 * H, H, False, K)
+    g_b = pre_activation_grads(x_win, load_positions(dyb_ptr, dyb_rows, dmask, start - H, H,
+                                                     sdb_l, L), wb, bias_b, H, H, True, K)
     sums_f = ()
     for k in tl.static_range(K + 1):
         sums_f = sums_f + (tl.zeros(d.shape, dtype=tl.float32), )
     sums_b = sums_f
-    NG: tl.constexpr = BL + 2 * K - 2                  # g at t0 - (K - 1) + m
+    sums_f = param_grad_sums(g_f, x_win, sums_f, 2 * H, False, K, start == 0)
+    x_new, dyf_new, dyb_new = load_tile(x_ptr, x_rows, dyf_ptr, dyf_rows, dyb_ptr, dyb_rows,
+                                        dmask, start, sx_l, sdf_l, sdb_l, L, BL, K)
     for tile in range(TILES):
-        t0 = (tl.program_id(1) * TILES + tile) * BL
-        xs = load_positions(x_ptr, x_rows, dmask, t0 - 2 * (K - 1), NG + 2 * K - 2, sx_l, L)
-        dyf = load_positions(dyf_ptr, b * sdf_b + d * sdf_d, dmask, t0 - (K - 1), NG, sdf_l, L)
-        dyb = load_positions(dyb_ptr, b * sdb_b + d * sdb_d, dmask, t0 - (K - 1), NG, sdb_l, L)
-        gf = pre_activation_grads(xs, dyf, wf, bias_f, NG, False, K)
-        gb = pre_activation_grads(xs, dyb, wb, bias_b, NG, True, K)
+        t0 = start + tile * BL
+        xs = x_win + x_new                   # xs[j]: x at t0 - 2H + j, j < BL + 3H
+        gf_new = pre_activation_grads(xs, dyf_new, wf, bias_f, 3 * H, BL, False, K)
+        gb_new = pre_activation_grads(xs, dyb_new, wb, bias_b, 2 * H, BL, True, K)
+        x_new, dyf_new, dyb_new = load_tile(x_ptr, x_rows, dyf_ptr, dyf_rows, dyb_ptr,
+                                            dyb_rows, dmask, t0 + BL, sx_l, sdf_l, sdb_l, L,
+                                            BL, K)
+        gf = g_f + gf_new                    # gf[j]: g_f at t0 + j
+        gb = g_b + gb_new                    # gb[j]: g_b at t0 - H + j
         for i in tl.static_range(BL):
             t = t0 + i
             dx = tl.zeros(d.shape, dtype=tl.float32)
             for k in tl.static_range(K):
-                dx += wf[k] * gf[i + 2 * (K - 1) - k] + wb[k] * gb[i + k]
+                dx += wf[k] * gf[i + H - k] + wb[k] * gb[i + k]
             tl.store(dx_ptr + out_rows + t * sdx_l, dx.to(dx_ptr.dtype.element_ty),
                      mask=dmask & (d * 0 + t < L))
-        sums_f = param_grad_sums(gf, xs, sums_f, BL, False, K)
-        sums_b = param_grad_sums(gb, xs, sums_b, BL, True, K)
+        sums_f = param_grad_sums(gf_new, xs, sums_f, 3 * H, False, K)
+        sums_b = param_grad_sums(gb_new, xs, sums_b, 2 * H, True, K)
+        x_win = xs[BL:]
+        g_f = gf[BL:]
+        g_b = gb[BL:]
     add_param_grads(sums_f, dwf_ptr, dbf_ptr, d, dmask, K, HAS_BIAS)
     add_param_grads(sums_b, dwb_ptr, dbb_ptr, d, dmask, K, HAS_BIAS)
