@@ -19,8 +19,9 @@ TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 1e-2}
 def poison_and_small_tiles(monkeypatch):
     monkeypatch.setattr(interface, 'POISON_OUTPUTS', True)
     if not torch.cuda.is_available():
-        # tiles about as short as the halos (K - 1 positions in the forward, 2 (K - 1) of x
-        # in the backward), several tiles per backward program, an odd backward tile
+        # forward tiles about as short as their halos (K - 1 positions), backward tiles as
+        # long as its windows' carried part (K - 1 positions), several tiles per backward
+        # program, an odd backward tile
         monkeypatch.setattr(interface, 'FORWARD_BLOCK', dict(BL=4, BE=8, num_warps=1))
         monkeypatch.setattr(interface, 'BACKWARD_BLOCK', dict(BL=3, TILES=2, BE=8, num_warps=1))
 
@@ -79,11 +80,13 @@ def test_triton_matches_reference(batch, channels, length, kernel, bias, channel
              TOL[torch.float32])
 
 
-@pytest.mark.parametrize('block', [dict(BL=1, TILES=4), dict(BL=5, TILES=1), dict(BL=2, TILES=3)])
-@pytest.mark.parametrize('kernel', [2, 4])
+@pytest.mark.parametrize('block', [dict(BL=1, TILES=4), dict(BL=5, TILES=1), dict(BL=2, TILES=3),
+                                   dict(BL=2, TILES=1)])
+@pytest.mark.parametrize('kernel', [2, 3, 4])
 def test_backward_blocks(monkeypatch, block, kernel):
-    # the backward's windows slide over tiles shorter than, as long as and longer than the
-    # halos, and meet the next program's at odd positions
+    # the backward's windows (K - 1 positions carried) slide over tiles shorter than, as long as
+    # and longer than them; programs of 4, 5, 6 and 2 positions, so programs meet at odd and
+    # even positions
     monkeypatch.setattr(interface, 'BACKWARD_BLOCK', dict(block, BE=8, num_warps=1))
     _compare(_inputs(2, 11, 23, kernel, torch.float32, 'cpu'), TOL[torch.float32])
 

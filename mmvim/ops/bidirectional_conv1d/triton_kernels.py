@@ -129,9 +129,9 @@ def add_param_grads(sums, dw_ptr, db_ptr, d, dmask, K: tl.constexpr, HAS_BIAS: t
 
 
 @triton.jit
-def load_tile(x_ptr, x_rows, dyf_ptr, dyf_rows, dyb_ptr, dyb_rows, dmask, t0, sx_l, sdf_l,
-              sdb_l, L, BL: tl.constexpr, K: tl.constexpr):
-    """What the tile at t0 adds to the backward's windows: x and dy_f at t0 + K - 1 ..
+def load_next_inputs(x_ptr, x_rows, dyf_ptr, dyf_rows, dyb_ptr, dyb_rows, dmask, t0, sx_l,
+                     sdf_l, sdb_l, L, BL: tl.constexpr, K: tl.constexpr):
+    """The inputs the tile at t0 adds to the backward's windows: x and dy_f at t0 + K - 1 ..
     t0 + BL + K - 2, dy_b at t0 .. t0 + BL - 1 (tuples of BL (BE,) vectors)."""
     return (load_positions(x_ptr, x_rows, dmask, t0 + K - 1, BL, sx_l, L),
             load_positions(dyf_ptr, dyf_rows, dmask, t0 + K - 1, BL, sdf_l, L),
@@ -149,15 +149,16 @@ def conv_backward_kernel(x_ptr, wf_ptr, bf_ptr, wb_ptr, bb_ptr, dyf_ptr, dyb_ptr
     parameter: with many programs per channel the adds to the small dw / db queue up).
 
     With g = dy * silu'(pre), dx[t] = sum_k w_f[k] g_f[t + (K-1) - k] + sum_k w_b[k]
-    g_b[t - (K-1) + k]. The program slides windows along its positions: x at t0 - 2 (K - 1)
-    .. t0 + BL + K - 2 around the tile at t0, g_f at t0 .. t0 + BL + K - 2, g_b at t0 - (K - 1)
-    .. t0 + BL - 1. A tile loads x and dy_f K - 1 positions ahead and dy_b at its own positions
-    (BL each, no halo: the windows' other entries come from the tile before), forms g_f and g_b
-    at those BL positions (each formed once), and adds their terms to the parameter sums; the
-    first window of a program is loaded and formed before its first tile, and its g terms count
-    only where no earlier program formed them (the first program of a row: g_f at 0 .. K - 2).
-    The next tile's inputs are loaded before this tile's stores, which the compiler does not
-    move loads across.
+    g_b[t - (K-1) + k]. The program slides windows along its positions: for the tile at t0,
+    x at t0 .. t0 + BL + K - 2, g_f at t0 .. t0 + BL + K - 2, g_b at t0 - (K - 1) .. t0 + BL - 1.
+    A tile loads x and dy_f K - 1 positions ahead and dy_b at its own positions (BL each, no
+    halo: the windows' other entries come from the tile before), forms g_f and g_b at those BL
+    positions (each once), and adds their terms to the parameter sums. Before the first tile
+    the program loads x at start - (K - 1) .. start + K - 2 and forms g_f at start .. start +
+    K - 2 and g_b at start - (K - 1) .. start - 1: that g_f counts in the sums only in a row's
+    first program (later ones' belong to the program before), that g_b never (it lies before
+    the program's positions). The next tile's inputs are loaded before this tile's stores,
+    which the compiler does not move loads across.
     """
     b = tl.program_id(0).to(tl.int64)
     d = tl.program_id(2) * BE + tl.arange(0, BE)
@@ -170,28 +171,30 @@ def conv_backward_kernel(x_ptr, wf_ptr, bf_ptr, wb_ptr, bb_ptr, dyf_ptr, dyb_ptr
     out_rows = b * sdx_b + d * sdx_d
     H: tl.constexpr = K - 1
     start = tl.program_id(1) * TILES * BL
-    # the first window: x at start - 2H .. start + H - 1 (x_win[j]: x at t0 - 2H + j), g_f at
+    # the first windows: x at start - H .. start + H - 1 (x_win[j]: x at start - H + j), g_f at
     # start .. start + H - 1, g_b at start - H .. start - 1
-    x_win = load_positions(x_ptr, x_rows, dmask, start - 2 * H, 3 * H, sx_l, L)
+    x_win = load_positions(x_ptr, x_rows, dmask, start - H, 2 * H, sx_l, L)
     g_f = pre_activation_grads(x_win, load_positions(dyf_ptr, dyf_rows, dmask, start, H, sdf_l,
-                                                     L), wf, bias_f, 2 * H, H, False, K)
+                                                     L), wf, bias_f, H, H, False, K)
     g_b = pre_activation_grads(x_win, load_positions(dyb_ptr, dyb_rows, dmask, start - H, H,
-                                                     sdb_l, L), wb, bias_b, H, H, True, K)
+                                                     sdb_l, L), wb, bias_b, 0, H, True, K)
     sums_f = ()
     for k in tl.static_range(K + 1):
         sums_f = sums_f + (tl.zeros(d.shape, dtype=tl.float32), )
     sums_b = sums_f
-    sums_f = param_grad_sums(g_f, x_win, sums_f, 2 * H, False, K, start == 0)
-    x_new, dyf_new, dyb_new = load_tile(x_ptr, x_rows, dyf_ptr, dyf_rows, dyb_ptr, dyb_rows,
-                                        dmask, start, sx_l, sdf_l, sdb_l, L, BL, K)
+    sums_f = param_grad_sums(g_f, x_win, sums_f, H, False, K, start == 0)
+    x_win = x_win[H:]
+    x_new, dyf_new, dyb_new = load_next_inputs(x_ptr, x_rows, dyf_ptr, dyf_rows, dyb_ptr,
+                                               dyb_rows, dmask, start, sx_l, sdf_l, sdb_l, L,
+                                               BL, K)
     for tile in range(TILES):
         t0 = start + tile * BL
-        xs = x_win + x_new                   # xs[j]: x at t0 - 2H + j, j < BL + 3H
-        gf_new = pre_activation_grads(xs, dyf_new, wf, bias_f, 3 * H, BL, False, K)
-        gb_new = pre_activation_grads(xs, dyb_new, wb, bias_b, 2 * H, BL, True, K)
-        x_new, dyf_new, dyb_new = load_tile(x_ptr, x_rows, dyf_ptr, dyf_rows, dyb_ptr,
-                                            dyb_rows, dmask, t0 + BL, sx_l, sdf_l, sdb_l, L,
-                                            BL, K)
+        xs = x_win + x_new                   # xs[j]: x at t0 + j, j < BL + H
+        gf_new = pre_activation_grads(xs, dyf_new, wf, bias_f, H, BL, False, K)
+        gb_new = pre_activation_grads(xs, dyb_new, wb, bias_b, 0, BL, True, K)
+        x_new, dyf_new, dyb_new = load_next_inputs(x_ptr, x_rows, dyf_ptr, dyf_rows, dyb_ptr,
+                                                   dyb_rows, dmask, t0 + BL, sx_l, sdf_l, sdb_l,
+                                                   L, BL, K)
         gf = g_f + gf_new                    # gf[j]: g_f at t0 + j
         gb = g_b + gb_new                    # gb[j]: g_b at t0 - H + j
         for i in tl.static_range(BL):
@@ -201,8 +204,8 @@ def conv_backward_kernel(x_ptr, wf_ptr, bf_ptr, wb_ptr, bb_ptr, dyf_ptr, dyb_ptr
                 dx += wf[k] * gf[i + H - k] + wb[k] * gb[i + k]
             tl.store(dx_ptr + out_rows + t * sdx_l, dx.to(dx_ptr.dtype.element_ty),
                      mask=dmask & (d * 0 + t < L))
-        sums_f = param_grad_sums(gf_new, xs, sums_f, 3 * H, False, K)
-        sums_b = param_grad_sums(gb_new, xs, sums_b, 2 * H, True, K)
+        sums_f = param_grad_sums(gf_new, xs, sums_f, H, False, K)
+        sums_b = param_grad_sums(gb_new, xs, sums_b, 0, True, K)
         x_win = xs[BL:]
         g_f = gf[BL:]
         g_b = gb[BL:]
