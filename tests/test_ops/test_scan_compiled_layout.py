@@ -38,8 +38,8 @@ flags = dict(OUTPUT=stage == 'output', HAS_F=True, HAS_B=True, HAS_Z=True, HAS_D
              T=DEFAULT_CONFIG['T'], PACK_F=2, PACK_B=2, NSTATE=16)
 if which == 'forward':
     flags['SAVE'] = save
-fp32 = {'A', 'D', 'bias', 'end', 'sum', 'dA', 'dB', 'dC', 'dD', 'dbias'} | (
-    {'state'} if save or which == 'backward' else set())
+# the saved states as a bf16 training step has them: bfloat16 (without saving, an unused slot)
+fp32 = {'A', 'D', 'bias', 'end', 'sum', 'dA', 'dB', 'dC', 'dD', 'dbias'}
 div16 = {'DIM'} | {f's{x}_{a}' for x in ('y', 'z', 'dz', 'o') for a in 'bt'} | {
     f's{x}_{a}{slot}' for x in ('u', 'dt', 'du', 'ddt') for a in 'bt' for slot in 'fb'}
 signature, constants, attrs = {}, {}, {}
@@ -56,9 +56,11 @@ for i, name in enumerate(kernel.arg_names):
         signature[name] = 'fp32' if name == 'SCALE' else 'i32'
         if name in div16:
             attrs[(i, )] = [['tt.divisibility', 16]]
+options = dict(num_warps=DEFAULT_CONFIG['WARPS_' + side])
+if save:
+    options['maxnreg'] = DEFAULT_CONFIG['MAXNREG_SAVE']
 compiled = triton.compile(ASTSource(kernel, signature, constants, attrs),
-                          target=GPUTarget('cuda', 90, 32),
-                          options=dict(num_warps=DEFAULT_CONFIG['WARPS_' + side]))
+                          target=GPUTarget('cuda', 90, 32), options=options)
 print('shared', compiled.metadata.shared)
 '''
 

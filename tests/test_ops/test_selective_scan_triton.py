@@ -132,6 +132,34 @@ def test_states_saved_only_when_autograd_records(small_tiles, monkeypatch, grad_
     assert rel_err(out, ref) < TOL[torch.float32]
 
 
+@pytest.mark.parametrize('dtype,state_dtype', [(torch.float32, torch.float32),
+                                               (torch.bfloat16, torch.bfloat16),
+                                               (torch.float16, torch.bfloat16)])
+def test_saved_state_dtype_interpreter(small_tiles, monkeypatch, dtype, state_dtype):
+    """16-bit inputs save the tile states in bfloat16 (half of what a training step keeps for
+    the scan), float32 inputs in float32; the gradients the backward forms from them stay
+    within the dtype's tolerance of the float64 reference."""
+    saved = []
+    real = triton_interface._state_buffer
+    monkeypatch.setattr(triton_interface, '_state_buffer',
+                        lambda *a: saved.append(real(*a)) or saved[-1])
+    _bidirectional(2, 3, 13, 4, dtype, 'cpu')
+    assert [s.dtype for s in saved] == [state_dtype] * 2
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('cap,kept', [(255, True), (24, False)])
+def test_saving_forward_register_cap_cuda(monkeypatch, cap, kept):
+    """The forward kernel saving states runs under MAXNREG_SAVE unless it would spill there
+    (in 24 registers it must; in 255 it need not), and its gradients are right either way."""
+    monkeypatch.setattr(triton_interface, 'CONFIG_OVERRIDE', dict(MAXNREG_SAVE=cap))
+    monkeypatch.setattr(triton_interface, '_PLANS', {})
+    _bidirectional(2, 100, 1025, 16, torch.bfloat16, 'cuda')
+    forward = [p for p in triton_interface._PLANS.values() if 'SAVE' in p.flags]
+    assert len(forward) == 1
+    assert ('maxnreg' in forward[0].flags) == kept
+
+
 def _channel_last(x, names=('u', 'delta', 'z')):
     """Views with the Vim mixer's strides: (batch, dim, length) views of (batch, length, dim)
     tensors for ``names``, and B, C as views of one (batch, length, 2 * dstate) tensor."""

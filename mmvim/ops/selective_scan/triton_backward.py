@@ -186,7 +186,7 @@ def _backward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, e
             # as its delta and dy are zero and its outputs masked
             j = tl.minimum(tile_index(c, k, TPC, REV), NT - 1)
             h = tl.load(state_ptr + state_offsets(b, j, NT, n, d[None, None, :], sA_n, NP),
-                        mask=pmask, other=0.0)
+                        mask=pmask, other=0.0).to(tl.float32)
             # rescan the tile: keep a_t h_{t-1} per position; dC and y (for dz) on the way
             hps = ()
             dts = ()

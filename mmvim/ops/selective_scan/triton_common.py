@@ -86,7 +86,7 @@ def delta_from_raw(raw, bias, mask, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constex
 
 @triton.jit
 def state_offsets(b, j, NJ, n, d, sA_n, NP: tl.constexpr):
-    """Offsets of entry ``j`` of a (batch, NJ, NP, dim) float32 buffer at state indices ``n`` and
+    """Offsets of entry ``j`` of a (batch, NJ, NP, dim) buffer at state indices ``n`` and
     channels ``d`` (broadcastable index tensors, e.g. (NP, 1) and (1, BD)). ``sA_n`` == dim,
     the unspecialised state stride (see :func:`state_layout`)."""
     return ((b * NJ + j) * NP + n) * sA_n + d

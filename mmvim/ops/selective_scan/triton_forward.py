@@ -14,7 +14,8 @@ triton_chunk_carry's kernel:
 With NC == 1 only stage 2 runs. For two directions a program first scans forward and writes
 y_f + D u into y, then scans backward, adds that partial and writes the gated, scaled sum: each
 input is read once, in its original order. ``SAVE`` stores the state entering every tile of T
-positions, (batch, ceil(L / T), NP, dim) float32, for the backward kernel.
+positions, (batch, ceil(L / T), NP, dim) in the buffer's dtype (bfloat16 for 16-bit inputs:
+see triton_interface._state_buffer), for the backward kernel.
 
 The scan steps one position at a time, ``h = exp(delta A) h + delta B u`` on the thread's
 (NP, channels) state, with the next position's inputs loaded before the current one is used:
@@ -95,7 +96,8 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
     for k in range(TPC):
         j = tile_index(c, k, TPC, REV)
         if SAVE and OUTPUT and j < NT:
-            tl.store(state_ptr + state_offsets(b, j, NT, n, d, sA_n, NP), h, mask=pmask)
+            tl.store(state_ptr + state_offsets(b, j, NT, n, d, sA_n, NP),
+                     h.to(state_ptr.dtype.element_ty), mask=pmask)
         for i in tl.static_range(T):
             t = position(c, k * T + i, CHUNK, REV)
             u, raw, Bw, Cw, yp, zt = u_n, raw_n, Bw_n, Cw_n, yp_n, z_n

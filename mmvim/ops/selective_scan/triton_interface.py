@@ -39,9 +39,12 @@ CONFIG_OVERRIDE = {}
 # kernel's 80 registers let 24 programs stay resident (session 10's sweep of 12-24); WAVES_B 3
 # (session 11's sweep of 1-4 on the backward's 255-register kernel). The carry
 # kernel loads CARRY_BLOCK chunk links at once and splits a row's states over CARRY_WARPS warps
-# (session 9).
+# (session 9). MAXNREG_SAVE caps the registers of the forward kernel when it saves states for
+# the backward (0: no cap), so that as many programs stay resident as in inference; where the
+# Triton in use would spill under the cap, the kernel is compiled without it (session 13:
+# Triton 3.6 fits the saving kernel in 80 registers, 104 uncapped; 3.9 would spill).
 DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=24, WAVES_B=3,
-                      WAVES=8, MIN_TILES_F=6, CARRY_BLOCK=8, CARRY_WARPS=4)
+                      WAVES=8, MIN_TILES_F=6, CARRY_BLOCK=8, CARRY_WARPS=4, MAXNREG_SAVE=80)
 
 
 def _config():
@@ -83,8 +86,9 @@ _RESIDENT = {}
 
 
 def _resident_programs(kernel, flags, tensors, build):
-    """Programs of ``kernel`` that one multiprocessor holds at once, from the compiled kernel's
-    registers, shared memory and warps, or None where Triton does not say its register count.
+    """(programs of ``kernel`` that one multiprocessor holds at once, whether it spills
+    registers), from the compiled kernel's registers, shared memory, warps and spill count;
+    (None, False) where Triton does not say its register count.
     Cached per flags and the tensors' dtypes and stride classes (what Triton specialises on;
     the integer sizes are left out, so the count is approximate); ``build()`` gives (grid,
     arguments) to compile with on a miss."""
@@ -99,6 +103,7 @@ def _resident_programs(kernel, flags, tensors, build):
             compiled._init_handles()                    # loads it, which sets n_regs
         n_regs = getattr(compiled, 'n_regs', None)
         resident = None
+        spills = bool(getattr(compiled, 'n_spills', 0))
         if n_regs:
             props = torch.cuda.get_device_properties(tensors[0].device)
             threads = getattr(props, 'warp_size', 32) * flags['num_warps']
@@ -108,7 +113,7 @@ def _resident_programs(kernel, flags, tensors, build):
                 getattr(props, 'regs_per_multiprocessor', 65536) // regs,
                 getattr(props, 'shared_memory_per_multiprocessor', 228 * 1024) // smem,
                 props.max_threads_per_multi_processor // threads, 32))
-        _RESIDENT[key] = resident
+        _RESIDENT[key] = resident, spills
     return _RESIDENT[key]
 
 
@@ -178,8 +183,14 @@ class _Plan:
                 self._chunk(*sizes, *_chunking(batch, dim, length, bd, cfg, u.device))
                 return (self.rows, self.nc), self.arguments(slots, slot_tensors, head[0])[0]
             tensors = [t for s in slots if s is not None for t in s if t is not None]
-            resident = _resident_programs(kernel, dict(self.flags, OUTPUT=True),
-                                          tensors + ([z] if z is not None else []), build)
+            tensors += [z] if z is not None else []
+            resident, spills = _resident_programs(kernel, dict(self.flags, OUTPUT=True),
+                                                  tensors, build)
+            if spills and 'maxnreg' in self.flags:
+                # this Triton cannot fit the kernel under the cap: compile it without
+                del self.flags['maxnreg']
+                resident, _ = _resident_programs(kernel, dict(self.flags, OUTPUT=True),
+                                                 tensors, build)
         self._chunk(*sizes, *_chunking(batch, dim, length, bd, cfg, u.device,
                                        per_sm(resident) if resident else None, min_tiles))
 
@@ -278,10 +289,20 @@ def _pack(slot):
 
 
 def _state_buffer(slot, T):
-    """(batch, ceil(length / T), NP, dim) float32: the state entering each tile."""
-    batch, dim, length = slot[0].shape
+    """(batch, ceil(length / T), NP, dim): the state entering each tile, in bfloat16 where u
+    is 16-bit, else float32.
+
+    The states are the bulk of what a training step keeps: in float32, 64 bytes per channel,
+    position and direction, 4.6 of the 7.4 GiB at which a Vim-S training step (512, batch 8)
+    peaked; bfloat16 halves them (peak 7564 -> 5255 MiB). The backward rescans each tile in
+    float32 from the rounded state: the gradients that depend on the states (dA, dC, delta's,
+    z's) move by about bfloat16's rounding, the order of the error the 16-bit inputs and
+    gradients carry anyway (docs/kernel_notes.md, session 13)."""
+    u = slot[0]
+    batch, dim, length = u.shape
+    dtype = torch.bfloat16 if u.element_size() == 2 else torch.float32
     return torch.empty(batch, triton.cdiv(length, T), triton.next_power_of_2(slot[2].shape[1]),
-                       dim, dtype=torch.float32, device=slot[0].device)
+                       dim, dtype=dtype, device=u.device)
 
 
 class _TritonScan(torch.autograd.Function):
@@ -356,7 +377,8 @@ def _run_forward(slots, z, y, softplus, scale, cfg, save):
     zz = z if z is not None else u
     _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'], cfg['WARPS_F'],
             lambda resident: min(cfg['PROGRAMS_F'], resident), cfg['MIN_TILES_F'],
-            [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), True, SAVE=save)
+            [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), True, SAVE=save,
+            **({'maxnreg': cfg['MAXNREG_SAVE']} if save and cfg['MAXNREG_SAVE'] else {}))
     return states
 
 
