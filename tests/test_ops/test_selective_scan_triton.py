@@ -134,17 +134,39 @@ def test_states_saved_only_when_autograd_records(small_tiles, monkeypatch, grad_
 
 @pytest.mark.parametrize('dtype,state_dtype', [(torch.float32, torch.float32),
                                                (torch.bfloat16, torch.bfloat16),
-                                               (torch.float16, torch.bfloat16)])
+                                               (torch.float16, torch.float32)])
 def test_saved_state_dtype_interpreter(small_tiles, monkeypatch, dtype, state_dtype):
-    """16-bit inputs save the tile states in bfloat16 (half of what a training step keeps for
-    the scan), float32 inputs in float32; the gradients the backward forms from them stay
-    within the dtype's tolerance of the float64 reference."""
+    """bfloat16 inputs save the tile states in bfloat16 (half of what a training step keeps
+    for the scan), float32 and float16 inputs in float32 (float16's gradients would lose an
+    order of magnitude); the gradients the backward forms from them stay within the dtype's
+    tolerance of the float64 reference."""
     saved = []
     real = triton_interface._state_buffer
     monkeypatch.setattr(triton_interface, '_state_buffer',
                         lambda *a: saved.append(real(*a)) or saved[-1])
     _bidirectional(2, 3, 13, 4, dtype, 'cpu')
     assert [s.dtype for s in saved] == [state_dtype] * 2
+
+
+@pytest.mark.parametrize('spills', [False, True])
+def test_register_cap_dropped_where_it_spills(spills):
+    """A register cap under which the compiled kernel spills is dropped, and the resident
+    count is then the uncapped kernel's; without spills the flags stay as given."""
+    seen = []
+
+    def compiled_facts(flags):
+        seen.append(dict(flags))
+        capped = 'maxnreg' in flags
+        return (24 if capped else 16), capped and spills
+
+    flags = dict(SAVE=True, num_warps=1, maxnreg=80)
+    kept, resident = triton_interface._register_cap_without_spills(flags, compiled_facts)
+    if spills:
+        assert kept == dict(SAVE=True, num_warps=1) and resident == 16
+        assert seen == [flags, kept]
+    else:
+        assert kept == flags and resident == 24 and seen == [flags]
+    assert flags == dict(SAVE=True, num_warps=1, maxnreg=80)     # the caller's left as it was
 
 
 @pytest.mark.cuda

@@ -14,7 +14,7 @@ triton_chunk_carry's kernel:
 With NC == 1 only stage 2 runs. For two directions a program first scans forward and writes
 y_f + D u into y, then scans backward, adds that partial and writes the gated, scaled sum: each
 input is read once, in its original order. ``SAVE`` stores the state entering every tile of T
-positions, (batch, ceil(L / T), NP, dim) in the buffer's dtype (bfloat16 for 16-bit inputs:
+positions, (batch, ceil(L / T), NP, dim) in the buffer's dtype (bfloat16 for bfloat16 inputs:
 see triton_interface._state_buffer), for the backward kernel.
 
 The scan steps one position at a time, ``h = exp(delta A) h + delta B u`` on the thread's

@@ -3,7 +3,8 @@
 One autograd Function serves the single-direction op (either direction) and the fused
 bidirectional one: a direction is a slot ('f' runs first to last, 'b' last to first) of the same
 two kernels. Only the inputs and, per direction, the state entering every tile of ``T``
-positions, (batch, ceil(length / T), NP, dim) float32, are kept for the backward pass.
+positions, (batch, ceil(length / T), NP, dim) (see :func:`_state_buffer`), are kept for the
+backward pass.
 
 u, delta, z, B, C (and the incoming gradient) go to the kernels with their own strides: no
 copies. Outputs and gradients of (batch, dim, length) tensors are allocated channel-fastest when
@@ -85,10 +86,23 @@ def _chunking(batch, dim, length, bd, cfg, device, per_sm=None, min_tiles=1):
 _RESIDENT = {}
 
 
+def _register_cap_without_spills(flags, compiled_facts):
+    """(flags, programs a multiprocessor holds): ``flags`` as given unless the kernel compiled
+    with them spills registers under their ``maxnreg`` cap (the Triton in use cannot fit it
+    there), in which case without the cap. ``compiled_facts(flags)`` gives (resident programs,
+    spills) as :func:`_resident_programs` does."""
+    resident, spills = compiled_facts(flags)
+    if spills and 'maxnreg' in flags:
+        flags = {k: v for k, v in flags.items() if k != 'maxnreg'}
+        resident, _ = compiled_facts(flags)
+    return flags, resident
+
+
 def _resident_programs(kernel, flags, tensors, build):
     """(programs of ``kernel`` that one multiprocessor holds at once, whether it spills
-    registers), from the compiled kernel's registers, shared memory, warps and spill count;
-    (None, False) where Triton does not say its register count.
+    registers), from the compiled kernel's registers, shared memory, warps and ``n_spills``
+    (its local memory, which these kernels use for nothing but spills); (None, False) where
+    Triton does not say its register count.
     Cached per flags and the tensors' dtypes and stride classes (what Triton specialises on;
     the integer sizes are left out, so the count is approximate); ``build()`` gives (grid,
     arguments) to compile with on a miss."""
@@ -184,13 +198,9 @@ class _Plan:
                 return (self.rows, self.nc), self.arguments(slots, slot_tensors, head[0])[0]
             tensors = [t for s in slots if s is not None for t in s if t is not None]
             tensors += [z] if z is not None else []
-            resident, spills = _resident_programs(kernel, dict(self.flags, OUTPUT=True),
-                                                  tensors, build)
-            if spills and 'maxnreg' in self.flags:
-                # this Triton cannot fit the kernel under the cap: compile it without
-                del self.flags['maxnreg']
-                resident, _ = _resident_programs(kernel, dict(self.flags, OUTPUT=True),
-                                                 tensors, build)
+            self.flags, resident = _register_cap_without_spills(
+                self.flags, lambda flags: _resident_programs(kernel, dict(flags, OUTPUT=True),
+                                                             tensors, build))
         self._chunk(*sizes, *_chunking(batch, dim, length, bd, cfg, u.device,
                                        per_sm(resident) if resident else None, min_tiles))
 
@@ -290,17 +300,19 @@ def _pack(slot):
 
 def _state_buffer(slot, T):
     """(batch, ceil(length / T), NP, dim): the state entering each tile, in bfloat16 where u
-    is 16-bit, else float32.
+    is bfloat16, else float32.
 
     The states are the bulk of what a training step keeps: in float32, 64 bytes per channel,
-    position and direction, 4.6 of the 7.4 GiB at which a Vim-S training step (512, batch 8)
-    peaked; bfloat16 halves them (peak 7564 -> 5255 MiB). The backward rescans each tile in
-    float32 from the rounded state: the gradients that depend on the states (dA, dC, delta's,
-    z's) move by about bfloat16's rounding, the order of the error the 16-bit inputs and
-    gradients carry anyway (docs/kernel_notes.md, session 13)."""
+    position and direction, 4.6 of the 7.4 GiB at which a Vim-S training step (512, batch 8,
+    bf16) peaked; bfloat16 halves them (peak 7564 -> 5255 MiB). The backward rescans each tile
+    in float32 from the rounded state: the gradients that depend on the states (dA, dC,
+    delta's, z's) move by about bfloat16's rounding, the order of the error bfloat16 inputs and
+    gradients carry anyway (docs/kernel_notes.md, session 13). float16 inputs keep float32
+    states: their gradients are about ten times more accurate than bfloat16 states would
+    leave them, and float16 states could overflow."""
     u = slot[0]
     batch, dim, length = u.shape
-    dtype = torch.bfloat16 if u.element_size() == 2 else torch.float32
+    dtype = torch.bfloat16 if u.dtype == torch.bfloat16 else torch.float32
     return torch.empty(batch, triton.cdiv(length, T), triton.next_power_of_2(slot[2].shape[1]),
                        dim, dtype=dtype, device=u.device)
 
@@ -378,7 +390,8 @@ def _run_forward(slots, z, y, softplus, scale, cfg, save):
     _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'], cfg['WARPS_F'],
             lambda resident: min(cfg['PROGRAMS_F'], resident), cfg['MIN_TILES_F'],
             [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), True, SAVE=save,
-            **({'maxnreg': cfg['MAXNREG_SAVE']} if save and cfg['MAXNREG_SAVE'] else {}))
+            **({'maxnreg': cfg['MAXNREG_SAVE']} if save and cfg['MAXNREG_SAVE']
+               and u.is_cuda and torch.version.hip is None else {}))
     return states
 
 
