@@ -434,7 +434,7 @@ def _will_backward(*tensors):
     (Inside ``Function.forward`` grad mode is always off, and ``ctx.needs_input_grad`` is True
     for inputs that require gradients even under ``torch.no_grad``: inference passes the
     mixer's float32 parameters D and delta_bias as they are, and would save (batch,
-    ceil(L / T), NP, dim) float32 states per direction for nothing.)"""
+    ceil(L / T), NP, dim) states per direction for nothing.)"""
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
