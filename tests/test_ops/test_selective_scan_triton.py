@@ -34,6 +34,16 @@ def small_tiles(monkeypatch):
                         dict(T=4, BD_F=2, BD_B=2, CHUNKS=3, CARRY_BLOCK=2))
 
 
+@pytest.fixture
+def saved_state_buffers(monkeypatch):
+    """The per-tile state buffers the forward allocates for the backward, as a list."""
+    buffers = []
+    real = triton_interface._state_buffer
+    monkeypatch.setattr(triton_interface, '_state_buffer',
+                        lambda *a: buffers.append(real(*a)) or buffers[-1])
+    return buffers
+
+
 def _double(tensors):
     return {k: None if v is None else v.detach().double().requires_grad_(v.requires_grad)
             for k, v in tensors.items()}
@@ -114,38 +124,30 @@ def test_bf16_and_non_contiguous_interpreter(small_tiles):
 
 
 @pytest.mark.parametrize('grad_mode', [False, True])
-def test_states_saved_only_when_autograd_records(small_tiles, monkeypatch, grad_mode):
+def test_states_saved_only_when_autograd_records(small_tiles, saved_state_buffers, grad_mode):
     """Inference (no_grad) with inputs that require gradients, as the mixer's float32 D and
     delta_bias parameters do, allocates no per-tile states; a recorded call does (one buffer
     per direction); the output is right either way."""
-    calls = []
-    real = triton_interface._state_buffer
-    monkeypatch.setattr(triton_interface, '_state_buffer',
-                        lambda *a: calls.append(a) or real(*a))
     f, b = (scan_inputs(2, 3, 10, 4, torch.float32, 'cpu') for _ in range(2))
     args = [x[k] for x in (f, b) for k in ORDER]
     with torch.set_grad_enabled(grad_mode):
         out = bidirectional_selective_scan(*args, z=f['z'], backend='triton')
     ref = bidirectional_selective_scan(*[a.detach().double() for a in args],
                                        z=f['z'].detach().double(), backend='reference')
-    assert len(calls) == (2 if grad_mode else 0)
+    assert len(saved_state_buffers) == (2 if grad_mode else 0)
     assert rel_err(out, ref) < TOL[torch.float32]
 
 
 @pytest.mark.parametrize('dtype,state_dtype', [(torch.float32, torch.float32),
                                                (torch.bfloat16, torch.bfloat16),
                                                (torch.float16, torch.float32)])
-def test_saved_state_dtype_interpreter(small_tiles, monkeypatch, dtype, state_dtype):
+def test_saved_state_dtype_interpreter(small_tiles, saved_state_buffers, dtype, state_dtype):
     """bfloat16 inputs save the tile states in bfloat16 (half of what a training step keeps
     for the scan), float32 and float16 inputs in float32 (float16's gradients would lose an
     order of magnitude); the gradients the backward forms from them stay within the dtype's
     tolerance of the float64 reference."""
-    saved = []
-    real = triton_interface._state_buffer
-    monkeypatch.setattr(triton_interface, '_state_buffer',
-                        lambda *a: saved.append(real(*a)) or saved[-1])
     _bidirectional(2, 3, 13, 4, dtype, 'cpu')
-    assert [s.dtype for s in saved] == [state_dtype] * 2
+    assert [s.dtype for s in saved_state_buffers] == [state_dtype] * 2
 
 
 @pytest.mark.parametrize('spills', [False, True])
