@@ -86,18 +86,21 @@ def official(args):
 def time_ms(fn, input_sets, backward, slow=False):
     """(median wall-clock ms per call, GPU kernel ms per call) of fn (forward, or forward +
     backward) over rotating input sets: CUDA events around each call (do_bench), and the sum
-    of the kernels' device times under torch.profiler."""
+    of the kernels' device times under torch.profiler. fn returns a tensor or a tuple of them;
+    the backward seeds each with a fixed random gradient."""
     import triton
     cycle = itertools.cycle(input_sets)
-    grads = [torch.randn_like(fn(s)) for s in input_sets[:1]]
+    as_tuple = lambda y: y if isinstance(y, tuple) else (y, )  # noqa: E731
+    grads = [torch.randn_like(y) for y in as_tuple(fn(input_sets[0]))]
 
     def step():
         args = next(cycle)
         y = fn(args)
         if backward:
-            y.backward(grads[0])
+            torch.autograd.backward(as_tuple(y), grads)
 
-    params = [t if t.is_leaf else t._base for s in input_sets for t in s]  # B, C: views
+    params = [t if t.is_leaf else t._base for s in input_sets for t in s  # B, C: views
+              if t is not None and t.requires_grad]
     opts = dict(warmup=1, rep=1) if slow else dict(warmup=25, rep=200)
     with torch.set_grad_enabled(backward):
         wall = triton.testing.do_bench(step, grad_to_none=params if backward else None,
@@ -112,6 +115,32 @@ def time_ms(fn, input_sets, backward, slow=False):
             torch.cuda.synchronize()
         gpu = sum(e.self_device_time_total for e in prof.key_averages()) / reps / 1e3
     return wall, gpu
+
+
+def plot_gpu_ms(rows, cases, case_label, title, path):
+    """Bar plot of the rows' GPU ms (log scale): one group per case (a row's 'case' key), one
+    bar per (method, pass). Nothing when matplotlib does not import."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    labels = sorted({(r['method'], r['pass']) for r in rows})
+    fig, ax = plt.subplots(figsize=(10, 4))
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        ms = [next((r['gpu_ms'] for r in rows if (r['method'], r['pass']) == label
+                    and r['case'] == c), 0) for c in cases]
+        ax.bar([j + i * width for j in range(len(cases))], ms, width, label=' '.join(label))
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(cases))])
+    ax.set_xticklabels([case_label(c) for c in cases])
+    ax.set_yscale('log')
+    ax.set_ylabel('GPU ms per call')
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 def main():
@@ -140,7 +169,7 @@ def main():
         input_sets = [make_inputs(*shape, layout=args.layout) for _ in range(3)]
         for (name, (fn, slow)), backward in itertools.product(methods.items(), (False, True)):
             ms, gpu_ms = time_ms(fn, input_sets, backward, slow)
-            rows.append({'shape': list(shape), 'method': name,
+            rows.append({'case': list(shape), 'method': name,
                          'pass': 'forward + backward' if backward else 'forward', 'ms': ms,
                          'gpu_ms': gpu_ms})
             print(f'{str(shape):18s} {name:28s} {rows[-1]["pass"]:20s} {ms:9.4f} ms '
@@ -150,28 +179,9 @@ def main():
                 dtype='bfloat16', dstate=16, layout=args.layout)
     with open(args.out, 'w') as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=1)
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    labels = sorted({(r['method'], r['pass']) for r in rows})
-    fig, ax = plt.subplots(figsize=(10, 4))
-    width = 0.8 / len(labels)
-    for i, label in enumerate(labels):
-        ms = [next((r['gpu_ms'] for r in rows if (r['method'], r['pass']) == label
-                    and tuple(r['shape']) == s), 0) for s in shapes]
-        ax.bar([j + i * width for j in range(len(shapes))], ms, width, label=' '.join(label))
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(shapes))])
-    ax.set_xticklabels([f'{b}x{d}x{n}' for b, d, n in shapes])
-    ax.set_yscale('log')
-    ax.set_ylabel('GPU ms per call')
-    ax.set_title(f'bidirectional selective scan, bf16, N=16, {meta["device"]}')
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(osp.splitext(args.out)[0] + '.png', dpi=120)
-
+    plot_gpu_ms(rows, [list(s) for s in shapes], lambda s: 'x'.join(map(str, s)),
+                f'bidirectional selective scan, bf16, N=16, {meta["device"]}',
+                osp.splitext(args.out)[0] + '.png')
 
 if __name__ == '__main__':
     main()
