@@ -141,13 +141,25 @@ def test_states_saved_only_when_autograd_records(small_tiles, saved_state_buffer
 @pytest.mark.parametrize('dtype,state_dtype', [(torch.float32, torch.float32),
                                                (torch.bfloat16, torch.bfloat16),
                                                (torch.float16, torch.float32)])
-def test_saved_state_dtype_interpreter(small_tiles, saved_state_buffers, dtype, state_dtype):
-    """bfloat16 inputs save the tile states in bfloat16 (half of what a training step keeps
-    for the scan), float32 and float16 inputs in float32 (float16's gradients would lose an
-    order of magnitude); the gradients the backward forms from them stay within the dtype's
-    tolerance of the float64 reference."""
+def test_stored_state_dtypes_interpreter(small_tiles, saved_state_buffers, monkeypatch, dtype,
+                                         state_dtype):
+    """bfloat16 inputs store the forward's states in bfloat16: the tile states saved for the
+    backward (half of what a training step keeps for the scan) and the chunk end states the
+    carry links; float32 and float16 inputs in float32 (float16's gradients would lose an
+    order of magnitude). The backward's adjoint links stay float32. Output and gradients stay
+    within the dtype's tolerance of the float64 reference."""
+    carried = []
+    launch = triton_interface.launch
+
+    def recording_launch(kernel, key, grid, *args, **flags):
+        if kernel is carry_chunks_kernel:
+            carried.append((args[0].dtype, args[3].dtype))      # end_f, end_b
+        return launch(kernel, key, grid, *args, **flags)
+
+    monkeypatch.setattr(triton_interface, 'launch', recording_launch)
     _bidirectional(2, 3, 13, 4, dtype, 'cpu')
     assert [s.dtype for s in saved_state_buffers] == [state_dtype] * 2
+    assert carried == [(state_dtype, state_dtype), (torch.float32, torch.float32)]
 
 
 @pytest.mark.parametrize('spills', [False, True])

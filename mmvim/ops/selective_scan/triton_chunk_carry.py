@@ -2,10 +2,11 @@
 forward or backward launch (see triton_forward / triton_backward).
 
 Stage 1 leaves, per chunk, its local end state (scanned from a zero state) and the sum of the
-delta values whose decay exp(A sum) links it to the next chunk, in (batch, NC, NP, dim) and
-(batch, NC, dim) float32 buffers. This kernel walks each row's chunks in the direction's order,
-``h <- exp(A sum_j) h + end_j``, and overwrites chunk j's end state with h: the state entering
-the chunk after it, which stage 2 loads (:func:`~.triton_common.entering_state`). Each chunk is
+delta values whose decay exp(A sum) links it to the next chunk, in (batch, NC, NP, dim) (float32,
+or bfloat16: the forward's for bfloat16 inputs) and (batch, NC, dim) float32 buffers. This kernel
+walks each row's chunks in the direction's order, ``h <- exp(A sum_j) h + end_j`` in float32,
+and overwrites chunk j's end state with h (in the buffer's dtype): the state entering the chunk
+after it, which stage 2 loads (:func:`~.triton_common.entering_state`). Each chunk is
 folded once, instead of every stage-2 program folding all chunks before its own (NC - 1 folds
 for the last chunk; docs/kernel_notes.md, session 8).
 
@@ -43,7 +44,8 @@ def _carry_direction(end_ptr, sum_ptr, A_ptr, b, d, dmask, DIM, NSTATE: tl.const
             h = tl.exp2(A2 * sums[g]) * h + ends[g]
             cj = _slot(j0 + g, NC, ASCENDING)
             link = n * 0 + j0 + g < NC - 1          # a tensor: see triton_common.entering_state
-            tl.store(end_ptr + state_offsets(b, cj, NC, n, d, sA_n, NP), h, mask=mask & link)
+            tl.store(end_ptr + state_offsets(b, cj, NC, n, d, sA_n, NP),
+                     h.to(end_ptr.dtype.element_ty), mask=mask & link)
 
 
 @triton.jit
@@ -63,7 +65,7 @@ def _link(end_ptr, sum_ptr, b, d, dmask, n, mask, j, NC, DIM, sA_n, NP: tl.const
     cj = _slot(j, NC, ASCENDING)
     s = tl.load(sum_ptr + (b * NC + cj) * DIM + d, mask=dmask, other=0.0)
     end = tl.load(end_ptr + state_offsets(b, cj, NC, n, d, sA_n, NP), mask=mask, other=0.0)
-    return s, end
+    return s, end.to(tl.float32)
 
 
 @triton.jit(do_not_specialize=['sA_n'])

@@ -95,7 +95,7 @@ def state_offsets(b, j, NJ, n, d, sA_n, NP: tl.constexpr):
 @triton.jit
 def entering_state(end_ptr, b, d, n, mask, c, NC, sA_n, NP: tl.constexpr,
                    ASCENDING: tl.constexpr):
-    """The state entering chunk ``c`` (the direction's first chunk: zero), as
+    """The state entering chunk ``c`` (the direction's first chunk: zero) in float32, as
     :func:`~.triton_chunk_carry.carry_chunks_kernel` left it in the (batch, NC, NP, dim) link
     buffer: in the slot of the chunk before ``c`` (after it in t order where not ``ASCENDING``).
     ``n``, ``d`` and ``mask`` index the state block as in :func:`state_offsets`."""
@@ -105,7 +105,7 @@ def entering_state(end_ptr, b, d, n, mask, c, NC, sA_n, NP: tl.constexpr,
         j = c + 1
     ok = (n * 0 + j >= 0) & (n * 0 + j < NC)   # tensors: the interpreter mis-types tensor & scalar
     return tl.load(end_ptr + state_offsets(b, clamped(j, NC), NC, n, d, sA_n, NP),
-                   mask=mask & ok, other=0.0)
+                   mask=mask & ok, other=0.0).to(tl.float32)
 
 
 @triton.jit

@@ -129,7 +129,8 @@ def _forward_direction(u_ptr, dt_ptr, A_ptr, Bm_ptr, Cm_ptr, D_ptr, bias_ptr, en
             else:
                 dsum += dt
     if not OUTPUT:
-        tl.store(end_ptr + state_offsets(b, c, NC, n, d, sA_n, NP), h, mask=pmask)
+        tl.store(end_ptr + state_offsets(b, c, NC, n, d, sA_n, NP),
+                 h.to(end_ptr.dtype.element_ty), mask=pmask)
         tl.store(sum_ptr + (b * NC + c) * DIM + d, dsum, mask=dmask)
 
 
@@ -154,8 +155,8 @@ def scan_forward_kernel(y_ptr, z_ptr, sy_b, sy_d, sy_t, sz_b, sz_d, sz_t,
 
     ``*_f`` feed the forward recurrence, ``*_b`` the reverse one;
     y = (y_f + y_b) * silu(z) * SCALE.
-    ``s<name>_<axis><slot>`` are element strides. ``end_*`` (batch, NC, NP, dim) and ``sum_*``
-    (batch, NC, dim) float32 link the chunks.
+    ``s<name>_<axis><slot>`` are element strides. ``end_*`` (batch, NC, NP, dim; float32, or
+    bfloat16 for bfloat16 inputs) and ``sum_*`` (batch, NC, dim; float32) link the chunks.
     """
     n_dblk = tl.cdiv(DIM, BD)
     b = (tl.program_id(0) // n_dblk).to(tl.int64)

@@ -136,38 +136,44 @@ def _new(like, dtype=None):
     return new_like(like, dtype, poison=POISON_OUTPUTS)
 
 
-def _flat_views(flat, shapes):
-    """Consecutive contiguous views of the 1-D ``flat`` with the given shapes, each starting on
-    a 16-byte boundary (4 float32 elements), as Triton's alignment specialisation expects."""
+def _flat_views(flat, specs):
+    """Consecutive contiguous views of the 1-D uint8 buffer ``flat``, one per (shape, dtype) of
+    ``specs``, each starting on a 16-byte boundary, as Triton's alignment specialisation
+    expects."""
     views, offset = [], 0
-    for shape in shapes:
-        strides = [1]
-        for size in reversed(shape[1:]):
-            strides.insert(0, strides[0] * size)
-        views.append(flat.as_strided(shape, strides, offset))
-        offset += _aligned_numel(shape)
+    for shape, dtype in specs:
+        nbytes = math.prod(shape) * dtype.itemsize
+        views.append(flat[offset:offset + nbytes].view(dtype).view(shape))
+        offset += _aligned_bytes(nbytes)
     return views
 
 
-def _aligned_numel(shape):
-    """Elements of ``shape`` rounded up to whole 16 bytes of float32."""
-    return triton.cdiv(math.prod(shape), 4) * 4
+def _aligned_bytes(nbytes):
+    return triton.cdiv(nbytes, 16) * 16
 
 
-def _flat_size(shapes):
-    return sum(_aligned_numel(shape) for shape in shapes)
+def _flat_bytes(specs):
+    """Size of the uint8 buffer :func:`_flat_views` cuts ``specs`` from."""
+    return sum(_aligned_bytes(math.prod(shape) * dtype.itemsize) for shape, dtype in specs)
 
 
 class _Plan:
     """What a launch derives from its inputs' shapes, strides, dtypes and alignment (cached per
     :func:`mmvim.ops.launcher.alignment_key`): flags, chunking, grid, and the stride and size
-    arguments. Per present direction, stage 1 writes two chunk-link buffers, (batch, NC, NP, dim)
-    and (batch, NC, dim) float32, the carry kernel turns the first into the states entering
-    the chunks (the forward direction's over ascending chunks where ``ascending_f``), and stage
-    2 reads them."""
+    arguments. Per present direction, stage 1 writes two chunk-link buffers, the chunks' end
+    states (batch, NC, NP, dim) in ``end_dtype`` and their delta sums (batch, NC, dim) in
+    float32; the carry kernel turns the first into the states entering the chunks (the forward
+    direction's over ascending chunks where ``ascending_f``), and stage 2 reads them.
+
+    The forward kernel's end states are bfloat16 where u is (:func:`_rounded_state_dtype`):
+    at batch 1 the links of chunks of 6 tiles are 1.3 times u's size per direction (Vim-Ti at
+    1248: 12.5 MB of a 75 MiB inference peak). The carry folds them in float32 registers, so
+    the rounding does not compound over chunks: the outputs move by less than bfloat16's own
+    rounding of them (docs/kernel_notes.md, session 14). The backward's adjoint links stay
+    float32."""
 
     def __init__(self, kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles,
-                 slot_tensors, stride_tensors, head, ascending_f, extra):
+                 slot_tensors, stride_tensors, head, ascending_f, end_dtype, extra):
         u, A = next(s for s in slots if s is not None)[0:3:2]
         _check_spans(z, slots)
         batch, dim, length = u.shape
@@ -190,6 +196,7 @@ class _Plan:
         self.rows = batch * triton.cdiv(dim, bd)
         self.directions = sum(present)
         self.scale = scale
+        self.end_dtype = end_dtype
         sizes = (batch, dim, length, A.shape[1])
         resident = None
         if u.device.type == 'cuda':
@@ -206,7 +213,8 @@ class _Plan:
 
     def _chunk(self, batch, dim, length, dstate, nc, chunk, tpc):
         self.nc = nc
-        self.link_shapes = [(batch, nc, self.np2, dim), (batch, nc, dim)] * self.directions
+        self.link_specs = [((batch, nc, self.np2, dim), self.end_dtype),
+                           ((batch, nc, dim), torch.float32)] * self.directions
         # the last size: A's state stride (A is channel-fastest: see _prepare), also that of
         # the chunk links and saved states
         self.sizes = [length, dim, dstate, nc, chunk, tpc,
@@ -218,8 +226,8 @@ class _Plan:
         repeats the other's, which the kernel ignores), chunk links, ``slot_tensors[i]`` and
         strides, then the sizes. The carry kernel's: per direction its links and A, then sizes."""
         u = next(s for s in slots if s is not None)[0]
-        links = _flat_views(_new_flat(_flat_size(self.link_shapes), u.device, POISON_OUTPUTS),
-                            self.link_shapes)
+        links = _flat_views(_new_flat(_flat_bytes(self.link_specs), u.device, POISON_OUTPUTS),
+                            self.link_specs)
         args, carry = [*head_tensors, *self.head_strides], []
         for i in range(2):
             inputs = slots[i] if slots[i] is not None else slots[1 - i]
@@ -245,7 +253,7 @@ _MAX_PLANS = 4096
 
 
 def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles, slot_tensors,
-            stride_tensors, head, ascending_f, **extra):
+            stride_tensors, head, ascending_f, end_dtype, **extra):
     """Launch ``kernel`` (through :func:`mmvim.ops.launcher.launch`) on ``slots``
     ([forward direction, reverse direction], each (u, delta, A, B, C, D, delta_bias) or None).
 
@@ -255,7 +263,8 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles
     ``per_sm(resident)``: programs per multiprocessor to chunk for, given how many it holds at
     once, in chunks of at least ``min_tiles`` tiles (see :func:`_chunking`). ``ascending_f``:
     the forward direction's state runs first chunk to last (the forward kernel; False for the
-    backward kernel's adjoint).
+    backward kernel's adjoint). ``end_dtype``: that of the chunk-end states in the links (see
+    :class:`_Plan`).
     """
     u = next(s for s in slots if s is not None)[0]
     if u.numel() == 0:      # nothing to compute: outputs are empty, gradient sums stay zero
@@ -269,7 +278,7 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles
     plan = _PLANS.get(key)
     if plan is None or launcher.VERIFY:
         fresh = _Plan(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles,
-                      slot_tensors, stride_tensors, head, ascending_f, extra)
+                      slot_tensors, stride_tensors, head, ascending_f, end_dtype, extra)
         if plan is not None and vars(plan) != vars(fresh):
             raise AssertionError(f'selective scan: launch plan cached under {key!r} differs '
                                  'from the one these inputs give')
@@ -279,12 +288,12 @@ def _launch(kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles
     plan.run(kernel, key, *plan.arguments(slots, slot_tensors, head[0]))
 
 
-def _new_flat(size, device, poison):
-    """Uninitialised 1-D float32 buffer (NaN-filled if ``poison``, so that an entry read before
-    it is written shows up)."""
+def _new_flat(nbytes, device, poison):
+    """Uninitialised 1-D uint8 buffer for :func:`_flat_views` (all bits set if ``poison``: NaN
+    in every float view, so that an entry read before it is written shows up)."""
     if poison:
-        return torch.full((size, ), float('nan'), dtype=torch.float32, device=device)
-    return torch.empty(size, dtype=torch.float32, device=device)
+        return torch.full((nbytes, ), 255, dtype=torch.uint8, device=device)
+    return torch.empty(nbytes, dtype=torch.uint8, device=device)
 
 
 def _pack(slot):
@@ -298,9 +307,15 @@ def _pack(slot):
                     and t.data_ptr() % 4 == 0 for t in (B, C)) else 1
 
 
+def _rounded_state_dtype(u):
+    """The dtype of the scan states the forward stores (saved per tile, chunk ends): bfloat16
+    for bfloat16 ``u``, else float32 (see :func:`_state_buffer` for why not float16's)."""
+    return torch.bfloat16 if u.dtype == torch.bfloat16 else torch.float32
+
+
 def _state_buffer(slot, T):
-    """(batch, ceil(length / T), NP, dim): the state entering each tile, in bfloat16 where u
-    is bfloat16, else float32.
+    """(batch, ceil(length / T), NP, dim): the state entering each tile, in
+    :func:`_rounded_state_dtype`.
 
     The states are the bulk of what a training step keeps: in float32, 64 bytes per channel,
     position and direction, 4.6 of the 7.4 GiB at which a Vim-S training step (512, batch 8,
@@ -312,9 +327,8 @@ def _state_buffer(slot, T):
     leave them, and float16 states could overflow."""
     u = slot[0]
     batch, dim, length = u.shape
-    dtype = torch.bfloat16 if u.dtype == torch.bfloat16 else torch.float32
     return torch.empty(batch, triton.cdiv(length, T), triton.next_power_of_2(slot[2].shape[1]),
-                       dim, dtype=dtype, device=u.device)
+                       dim, dtype=_rounded_state_dtype(u), device=u.device)
 
 
 class _TritonScan(torch.autograd.Function):
@@ -356,8 +370,9 @@ class _TritonScan(torch.autograd.Function):
         present = [s for s in slots if s is not None]
         dim, dstate = present[0][2].shape
         # (dA channel-fastest like A: a (dstate, dim) buffer seen as (dim, dstate))
-        small = [(dstate, dim), (dim, ), (dim, )] * len(present)
-        views = _flat_views(torch.zeros(_flat_size(small), dtype=torch.float32,
+        small = [((dstate, dim), torch.float32), ((dim, ), torch.float32),
+                 ((dim, ), torch.float32)] * len(present)
+        views = _flat_views(torch.zeros(_flat_bytes(small), dtype=torch.uint8,
                                         device=dout.device), small)
         f32 = dict(dtype=torch.float32, device=dout.device)
         for i in range(2):
@@ -373,7 +388,7 @@ class _TritonScan(torch.autograd.Function):
         slot_tensors = [[states[i], *grads[i]] for i in range(2)]
         _launch(scan_backward_kernel, slots, z, softplus, scale, cfg, cfg['BD_B'], cfg['WARPS_B'],
                 lambda resident: cfg['WAVES_B'] * resident, 1, slot_tensors,
-                lambda i: grads[i][:2], ([dzz, dout, zz], [dzz, dout, zz]), False)
+                lambda i: grads[i][:2], ([dzz, dout, zz], [dzz, dout, zz]), False, torch.float32)
         out = []
         for r in rev:
             slot = slots[int(r)]
@@ -389,7 +404,8 @@ def _run_forward(slots, z, y, softplus, scale, cfg, save):
     zz = z if z is not None else u
     _launch(scan_forward_kernel, slots, z, softplus, scale, cfg, cfg['BD_F'], cfg['WARPS_F'],
             lambda resident: min(cfg['PROGRAMS_F'], resident), cfg['MIN_TILES_F'],
-            [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), True, SAVE=save,
+            [[states[0]], [states[1]]], lambda i: [], ([y, zz], [y, zz]), True,
+            _rounded_state_dtype(u), SAVE=save,
             **({'maxnreg': cfg['MAXNREG_SAVE']} if save and cfg['MAXNREG_SAVE']
                and u.is_cuda and torch.version.hip is None else {}))
     return states
