@@ -38,8 +38,10 @@ flags = dict(OUTPUT=stage == 'output', HAS_F=True, HAS_B=True, HAS_Z=True, HAS_D
              T=DEFAULT_CONFIG['T'], PACK_F=2, PACK_B=2, NSTATE=16)
 if which == 'forward':
     flags['SAVE'] = save
-# the saved states as a bf16 training step has them: bfloat16 (without saving, an unused slot)
-fp32 = {'A', 'D', 'bias', 'end', 'sum', 'dA', 'dB', 'dC', 'dD', 'dbias'}
+# the saved states and the forward's chunk-end links as a bf16 step has them: bfloat16 (without
+# saving, the states' slot is unused); the backward's links float32
+fp32 = {'A', 'D', 'bias', 'sum', 'dA', 'dB', 'dC', 'dD', 'dbias'} | (
+    {'end'} if which == 'backward' else set())
 div16 = {'DIM'} | {f's{x}_{a}' for x in ('y', 'z', 'dz', 'o') for a in 'bt'} | {
     f's{x}_{a}{slot}' for x in ('u', 'dt', 'du', 'ddt') for a in 'bt' for slot in 'fb'}
 signature, constants, attrs = {}, {}, {}
@@ -49,7 +51,7 @@ for i, name in enumerate(kernel.arg_names):
         constants[name] = flags.get(name, 1)
         signature[name] = 'constexpr'
     elif name.endswith('_ptr') or (slot in ('f', 'b') and stem in fp32 | {
-            'u', 'dt', 'B', 'C', 'state', 'du', 'ddt'}):
+            'u', 'dt', 'B', 'C', 'end', 'state', 'du', 'ddt'}):
         signature[name] = '*fp32' if stem in fp32 else '*bf16'
         attrs[(i, )] = [['tt.divisibility', 16]]
     else:

@@ -5,6 +5,8 @@ tiles and several chunks, so the chunk carries, the tile carries and the padding
 ``cuda`` tests repeat the comparison at real sizes on a GPU. Inputs are fresh random draws each
 run, and outputs are poisoned with NaN first so an element no kernel writes fails the test.
 """
+import math
+
 import pytest
 import torch
 import triton
@@ -352,14 +354,16 @@ def test_carry_blocks_interpreter(monkeypatch, block):
 @pytest.mark.parametrize('chunks', [2, 5, 6])
 @pytest.mark.parametrize('block', [2, 8])
 @pytest.mark.parametrize('ascending_f', [True, False])
-def test_carry_kernel_against_a_python_fold_interpreter(chunks, block, ascending_f):
+@pytest.mark.parametrize('end_dtype', [torch.float32, torch.bfloat16])
+def test_carry_kernel_against_a_python_fold_interpreter(chunks, block, ascending_f, end_dtype):
     """The carry kernel alone: each direction's slots, in its order, end up holding the state
-    entering the next chunk (h <- exp(A sum_j) h + end_j from a zero state); the slot of the
-    chunk it ends with (stage 1 leaves it unwritten) and the padded states keep what they held."""
+    entering the next chunk (h <- exp(A sum_j) h + end_j from a zero state, folded in float32
+    also where the end states are bfloat16, each stored rounded); the slot of the chunk it ends
+    with (stage 1 leaves it unwritten) and the padded states keep what they held."""
     batch, dim, nstate, np2, sentinel = 2, 5, 3, 4, 1e3      # dim != dstate: strides differ
     links = {}
     for name in ('f', 'b'):
-        end = torch.randn(batch, chunks, np2, dim)
+        end = torch.randn(batch, chunks, np2, dim).to(end_dtype)
         sums = torch.rand(batch, chunks, dim)
         end[:, :, nstate:] = sentinel
         links[name] = (end, sums, -torch.rand(dim, nstate) - 0.1)
@@ -371,16 +375,41 @@ def test_carry_kernel_against_a_python_fold_interpreter(chunks, block, ascending
         end[:, order[name][-1]] = sentinel        # the direction's last chunk: no summary
         want, h = end.clone(), torch.zeros(batch, nstate, dim)
         for c in order[name][:-1]:
-            h = torch.exp(A.T * sums[:, c, None]) * h + end[:, c, :nstate]
-            want[:, c, :nstate] = h
+            h = torch.exp(A.T * sums[:, c, None]) * h + end[:, c, :nstate].float()
+            want[:, c, :nstate] = h.to(end_dtype)
         expected[name] = want
     # A channel-fastest, as the launcher passes it: state stride dim, as the links have
     args = [t for name in ('f', 'b') for t in (*links[name][:2], links[name][2].T.contiguous())]
     carry_chunks_kernel[(batch * triton.cdiv(dim, 2), 2)](
         *args, dim, nstate, chunks, dim, HAS_F=True, HAS_B=True, ASC_F=ascending_f, BD=2,
         NP=np2, BLOCK=block)
+    # bfloat16: the kernel's float32 fold may differ from this one in the last bits, which can
+    # round a stored state one step the other way
+    tol = dict(rtol=1e-5, atol=1e-6) if end_dtype == torch.float32 else dict(rtol=2**-7, atol=0)
     for name in ('f', 'b'):
-        torch.testing.assert_close(links[name][0], expected[name], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(links[name][0], expected[name], **tol)
+
+
+def test_flat_views_are_aligned_disjoint_typed_and_poisoned():
+    """The link and gradient-sum buffers' views: each of its shape and dtype, contiguous,
+    starting 16 bytes apart at least and on a 16-byte boundary of the buffer (Triton specialises
+    on pointer alignment), not overlapping, NaN where the buffer is poisoned."""
+    specs = [((3, 5), torch.bfloat16), ((7, ), torch.float32), ((0, 4), torch.float32),
+             ((2, 3, 1), torch.bfloat16), ((1, ), torch.float32), ((9, ), torch.bfloat16)]
+    nbytes = triton_interface._flat_bytes(specs)
+    flat = triton_interface._new_flat(nbytes, 'cpu', poison=True)
+    views = triton_interface._flat_views(flat, specs)
+    assert flat.dtype == torch.uint8 and flat.numel() == nbytes
+    assert nbytes == sum(-(-math.prod(shape) * dtype.itemsize // 16) * 16
+                         for shape, dtype in specs)
+    for (shape, dtype), view in zip(specs, views):
+        assert (view.shape, view.dtype, view.is_contiguous()) == (shape, dtype, True)
+        assert (view.data_ptr() - flat.data_ptr()) % 16 == 0
+        assert view.isnan().all()
+    for i, view in enumerate(views):
+        view.fill_(i + 1)
+    for i, view in enumerate(views):
+        assert (view == i + 1).all(), i
 
 
 @triton.jit

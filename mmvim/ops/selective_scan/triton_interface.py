@@ -167,10 +167,11 @@ class _Plan:
 
     The forward kernel's end states are bfloat16 where u is (:func:`_rounded_state_dtype`):
     at batch 1 the links of chunks of 6 tiles are 1.3 times u's size per direction (Vim-Ti at
-    1248: 12.5 MB of a 75 MiB inference peak). The carry folds them in float32 registers, so
-    the rounding does not compound over chunks: the outputs move by less than bfloat16's own
-    rounding of them (docs/kernel_notes.md, session 14). The backward's adjoint links stay
-    float32."""
+    1248: 12.5 MB of a 75 MiB inference peak). The carry folds them in float32 registers, but
+    the ends' roundings add up along the chain, decayed like the state: the outputs move by 1
+    to 2.6 times bfloat16's own rounding of them, more for slow decays (small |A|) and many
+    chunks, within the 1e-2 the bfloat16 tests allow (docs/kernel_notes.md, session 14). The
+    backward's adjoint links stay float32."""
 
     def __init__(self, kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles,
                  slot_tensors, stride_tensors, head, ascending_f, end_dtype, extra):
