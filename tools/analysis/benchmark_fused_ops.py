@@ -49,30 +49,37 @@ def norm_inputs(batch, embed_dim, length):
             (1 + 0.1 * torch.randn(embed_dim, device='cuda')).requires_grad_()]
 
 
-def under_autocast(fn):
+def conv(args, backend):
+    return bidirectional_conv1d_silu(*args, backend=backend)
+
+
+def norm(args, backend):
+    hidden, residual, weight = args
+    return add_rms_norm(hidden, residual, weight, 1e-5, torch.float32, torch.bfloat16,
+                        backend=backend)
+
+
+# name: (title, inputs of (batch, embed dim, length), the op as a function of (inputs, backend))
+OPS = {'conv': ('conv1d + SiLU, both directions', conv_inputs, conv),
+       'add_rms_norm': ('add + RMSNorm', norm_inputs, norm)}
+
+
+def under_autocast(op, backend):
+    """``op`` on ``backend`` as a function of its inputs, run under bf16 autocast."""
     def run(args):
         with torch.autocast('cuda', dtype=torch.bfloat16):
-            return fn(args)
+            return op(args, backend)
     return run
 
 
-# name: (title, inputs of (batch, embed dim, length), the op on a backend)
-OPS = {
-    'conv': ('conv1d + SiLU, both directions', conv_inputs,
-             lambda backend: under_autocast(
-                 lambda a: bidirectional_conv1d_silu(*a, backend=backend))),
-    'add_rms_norm': ('add + RMSNorm', norm_inputs,
-                     lambda backend: under_autocast(
-                         lambda a: add_rms_norm(a[0], a[1], a[2], 1e-5, torch.float32,
-                                                torch.bfloat16, backend=backend))),
-}
-
-
 def parse_case(text):
-    model, side, batch = text.split(',')
+    parts = text.split(',')
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f'expected model,side,batch, got {text!r}')
+    model, side, batch = parts
     if model not in EMBED_DIMS:
         raise argparse.ArgumentTypeError(f'unknown model {model!r} in {text!r}; known: '
-                         f'{sorted(EMBED_DIMS)}')
+                                         f'{sorted(EMBED_DIMS)}')
     return model, int(side), int(batch)
 
 
@@ -85,12 +92,12 @@ def main():
     if not torch.cuda.is_available():
         raise SystemExit('benchmark_fused_ops.py times CUDA kernels; no CUDA device is visible')
     rows = []
-    for (op, (_, make_inputs, make_fn)), (model, side, batch) in itertools.product(
+    for (op, (_, make_inputs, fn)), (model, side, batch) in itertools.product(
             OPS.items(), args.cases):
         length = (side // 16)**2 + 1
         input_sets = [make_inputs(batch, EMBED_DIMS[model], length) for _ in range(3)]
         for backend, backward in itertools.product(('triton', 'torch'), (False, True)):
-            ms, gpu_ms = time_ms(make_fn(backend), input_sets, backward)
+            ms, gpu_ms = time_ms(under_autocast(fn, backend), input_sets, backward)
             rows.append({'op': op, 'case': [model, side, batch], 'length': length,
                          'method': backend,
                          'pass': 'forward + backward' if backward else 'forward', 'ms': ms,

@@ -371,8 +371,8 @@ class _TritonScan(torch.autograd.Function):
         present = [s for s in slots if s is not None]
         dim, dstate = present[0][2].shape
         # (dA channel-fastest like A: a (dstate, dim) buffer seen as (dim, dstate))
-        small = [((dstate, dim), torch.float32), ((dim, ), torch.float32),
-                 ((dim, ), torch.float32)] * len(present)
+        small = [(shape, torch.float32) for shape in ((dstate, dim), (dim, ), (dim, ))
+                 ] * len(present)
         views = _flat_views(torch.zeros(_flat_bytes(small), dtype=torch.uint8,
                                         device=dout.device), small)
         f32 = dict(dtype=torch.float32, device=dout.device)
