@@ -8,7 +8,7 @@ _base_ = [
 ]
 width = 128
 model = dict(
-    data_preprocessor=dict(batch_augments=[
+    data_preprocessor=dict(pad_size_divisor=256, batch_augments=[
         dict(type='BatchFixedSizePad', size=(256, 256), img_pad_value=0, pad_mask=True,
              mask_pad_value=0, pad_seg=False)
     ]),

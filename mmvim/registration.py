@@ -28,23 +28,20 @@ def _register(registry, cls):
 
 
 def _data_classes(package):
-    """(registry name, class) of mmvim's datasets and transforms for ``package``: the checked
-    image loader for both, the checked annotation loader and the mini dataset for mmseg, the
-    checked COCO dataset for mmdet."""
-    from .datasets.transforms.checked_loading import CheckedLoadImageFromFile
+    """(registry name, class) of mmvim's datasets for ``package``: the checked ADE20K and mini
+    datasets for mmseg, the checked COCO dataset for mmdet (:mod:`mmvim.datasets`)."""
     if package == 'mmseg':
+        from .datasets.checked_seg_loading import CheckedADE20KDataset
         from .datasets.mini_ade20k import MiniADE20KDataset
-        from .datasets.transforms.checked_seg_loading import CheckedLoadAnnotations
-        return [('TRANSFORMS', CheckedLoadImageFromFile), ('TRANSFORMS', CheckedLoadAnnotations),
-                ('DATASETS', MiniADE20KDataset)]
+        return [('DATASETS', CheckedADE20KDataset), ('DATASETS', MiniADE20KDataset)]
     from .datasets.checked_coco import CheckedCocoDataset
-    return [('TRANSFORMS', CheckedLoadImageFromFile), ('DATASETS', CheckedCocoDataset)]
+    return [('DATASETS', CheckedCocoDataset)]
 
 
 def register_all_modules():
     """Register mmvim's models and necks in the MODELS registry of every installed downstream
-    package, its datasets and data transforms in their DATASETS and TRANSFORMS (the checked
-    loaders, :mod:`mmvim.datasets`), and its norm layers in mmengine's MODELS.
+    package, its datasets in their DATASETS (the checked datasets, :mod:`mmvim.datasets`),
+    and its norm layers in mmengine's MODELS.
     (Optimizer constructors and hooks register in mmengine's own registries, which mmseg's and
     mmdet's inherit, when ``mmvim.engine`` is imported.)
 

@@ -1,15 +1,21 @@
-"""COCO instances whose broken annotations are refused by name instead of ignored or crashed on.
+"""COCO instances whose broken annotations and unreadable images are refused by name instead of
+ignored or crashed on.
 
 mmdet's ``CocoDataset`` turns a polygon of fewer than 3 points or an odd number of coordinates
 into a silently ignored instance, fails on a flat coordinate list with ``object of type 'float'
 has no len()``, and passes non-finite coordinates to pycocotools, whose rasteriser then crashes the
-process (a segmentation fault, or killed for memory). None of these names the annotation.
+process (a segmentation fault, or killed for memory). It also drops, without a word, an
+annotation whose box has a negative width or height and one whose category id is not among the
+json's categories. None of these names the annotation.
 """
+import logging
 import math
 
 from mmdet.datasets import CocoDataset
+from mmengine.logging import print_log
 
-from .bad_sample import bad_sample, check_policy
+from .bad_sample import bad_sample
+from .checked_loading import CheckedLoading
 
 
 def _polygon_problem(polygon):
@@ -46,36 +52,73 @@ def segmentation_problem(segmentation):
     return None
 
 
-class CheckedCocoDataset(CocoDataset):
-    """mmdet's ``CocoDataset`` that checks every annotation's ``segmentation`` while reading the
-    json: a polygon with fewer than 3 points, an odd number of coordinates, or non-numeric or
-    non-finite values, a flat coordinate list, a malformed RLE raise :class:`BadSampleError`
-    naming the json file, the annotation id, the image id and file and the problem, or are
-    dropped with a warning.
+def bbox_problem(bbox):
+    """What is wrong with a COCO ``bbox`` entry [x, y, width, height], or None. A box of width
+    or height below one pixel, or outside its image, is not wrong: mmdet drops it on purpose."""
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
+        return f'bbox must be [x, y, width, height], got {bbox!r}'
+    try:
+        finite = all(math.isfinite(value) for value in bbox)
+    except TypeError:
+        finite = False
+    if not finite:
+        return f'bbox {bbox} has non-numeric or non-finite values'
+    if bbox[2] < 0 or bbox[3] < 0:
+        return f'bbox {bbox} has a negative width or height'
+    return None
 
-    The check is one pass over the coordinates already in memory (``sum`` per polygon), a small
-    part of reading the json.
+
+class CheckedCocoDataset(CheckedLoading, CocoDataset):
+    """mmdet's ``CocoDataset`` that checks every annotation while reading the json, and loads
+    images through :class:`~.checked_loading.CheckedLoading`.
+
+    A polygon with fewer than 3 points, an odd number of coordinates, or non-numeric or
+    non-finite values, a flat coordinate list, a malformed RLE, a bbox that is not four finite
+    numbers or has a negative width or height, and a category id that the json's ``categories``
+    do not list raise :class:`BadSampleError` naming the json file, the annotation id, the image
+    id and file and the problem, or are dropped with a warning each and a count at the end.
+    (Annotations of categories the config leaves out through ``metainfo`` are dropped as in
+    mmdet: that is a choice, not an error.)
+
+    The checks are one pass over the values already in memory, a small part of reading the json.
 
     Args:
         on_bad_sample (str): 'error' raises; 'skip' drops the annotation (the image keeps its other
-            annotations) and logs a warning naming it. Evaluation reads the json itself
-            (``CocoMetric``): fix the file for validation and test sets. Defaults to 'error'.
+            annotations) or, for an image that cannot be loaded, the sample, and logs a warning
+            naming it. Evaluation reads the json itself (``CocoMetric``): fix the file for
+            validation and test sets. Defaults to 'error'.
         *args, **kwargs: ``CocoDataset``'s arguments.
     """
 
-    def __init__(self, *args, on_bad_sample='error', **kwargs):
-        self.on_bad_sample = check_policy(on_bad_sample, type(self).__name__)
-        super().__init__(*args, **kwargs)
+    def load_data_list(self):
+        self._dropped_annotations = 0
+        data_list = super().load_data_list()
+        if self._dropped_annotations:
+            print_log(f'{type(self).__name__}: dropped {self._dropped_annotations} bad '
+                      f'annotations of {self.ann_file} (the warnings above name each)',
+                      logger='current', level=logging.WARNING)
+        return data_list
+
+    def annotation_problem(self, ann):
+        """What is wrong with one annotation dict of the json, or None."""
+        problem = bbox_problem(ann.get('bbox'))
+        if problem is None and ann.get('category_id') not in self.coco.cats:
+            problem = (f'category id {ann.get("category_id")!r} is not among the json\'s '
+                       f'categories (ids {sorted(self.coco.cats)})')
+        if problem is None and 'segmentation' in ann:
+            problem = segmentation_problem(ann['segmentation'])
+        return problem
 
     def parse_data_info(self, raw_data_info):
         image = raw_data_info['raw_img_info']
         kept = []
         for ann in raw_data_info['raw_ann_info']:
-            problem = segmentation_problem(ann['segmentation']) if 'segmentation' in ann else None
+            problem = None if ann.get('ignore', False) else self.annotation_problem(ann)
             if problem is None:
                 kept.append(ann)
                 continue
             bad_sample(self.on_bad_sample,
                        f'{self.ann_file}: annotation id {ann.get("id")} (image id {image["id"]}, '
                        f'{image.get("file_name")}): {problem}')
+            self._dropped_annotations += 1
         return super().parse_data_info(dict(raw_data_info, raw_ann_info=kept))

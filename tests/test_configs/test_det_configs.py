@@ -106,11 +106,17 @@ def test_mini_and_deit_configs_differ_only_where_they_say():
 
 
 @pytest.mark.parametrize('name', DET_CONFIGS)
-def test_data_goes_through_the_checked_dataset_and_loader(name):
+def test_data_goes_through_the_checked_dataset_with_the_standard_loader(name):
+    """The checks live in the dataset; the pipelines keep the transform names mmdet's inference
+    APIs look for (tests/test_apis), and the test pipeline does not pad (mmcv's Pad would set
+    img_shape to the padded size, and predicted boxes would not be clipped to the image)."""
     cfg = Config.fromfile(str(CONFIGS / name))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[loader].dataset.type == 'CheckedCocoDataset', loader
-        assert cfg[loader].dataset.pipeline[0].type == 'CheckedLoadImageFromFile', loader
+        assert cfg[loader].dataset.pipeline[0].type == 'LoadImageFromFile', loader
+    assert 'Pad' not in [step.type for step in cfg.test_dataloader.dataset.pipeline]
+    size = cfg.train_dataloader.dataset.pipeline[2].scale          # RandomResize's
+    assert cfg.model.data_preprocessor.pad_size_divisor == size[0] == size[1]
 
 
 def test_vim_s_backbone_in_the_vim_ti_detector_names_the_neck_keys():

@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 
 import mmvim  # noqa: F401  (registers CheckedCocoDataset)
 from mmvim.datasets.bad_sample import BadSampleError
-from tests.test_tools.test_det_tools import make_mini_coco
+from tests.mini_data import make_mini_coco
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 ANN_FILE = 'annotations/instances_train2017.json'
@@ -84,3 +84,42 @@ def test_skip_drops_only_the_broken_annotation(coco_root, tmp_path_factory):
     assert len(sample.ignored_instances) == 0          # dropped, not kept as an ignored region
     assert f'skipped a bad sample: {coco_root / ANN_FILE}: annotation id {ann["id"]}' in \
         log_file.read_text()
+
+
+@pytest.mark.parametrize('change, problem', [
+    (lambda ann: ann.update(bbox=[10.0, 10.0, -5.0, 20.0]), 'has a negative width or height'),
+    (lambda ann: ann.update(bbox=[10.0, 10.0, 5.0, -0.5]), 'has a negative width or height'),
+    (lambda ann: ann.update(bbox=[10.0, float('inf'), 5.0, 5.0]), 'non-numeric or non-finite'),
+    (lambda ann: ann.update(bbox=[10.0, 10.0, 5.0]), r'bbox must be \[x, y, width, height\]'),
+    (lambda ann: ann.update(category_id=99), r"category id 99 is not among the json's "
+                                             r'categories \(ids \[1, 2, 3\]\)'),
+])
+def test_bad_box_or_category_is_named(coco_root, change, problem):
+    """mmdet drops these without a word."""
+    ann, image, _ = break_annotation(coco_root, change)
+    with pytest.raises(BadSampleError, match=problem) as error:
+        coco_dataset(coco_root)
+    assert str(error.value).startswith(f'{coco_root / ANN_FILE}: annotation id {ann["id"]} '
+                                       f'(image id {image["id"]}, {image["file_name"]}): ')
+
+
+def test_skip_counts_the_dropped_annotations(coco_root, tmp_path_factory):
+    log_file = tmp_path_factory.mktemp('log') / 'run.log'
+    MMLogger.get_instance(f'bad_coco_count_{id(log_file)}', log_file=str(log_file))
+    ann, _, count = break_annotation(coco_root, lambda ann: ann.update(category_id=99))
+    coco_dataset(coco_root, on_bad_sample='skip')
+    log = log_file.read_text()
+    assert f'annotation id {ann["id"]}' in log
+    assert f'CheckedCocoDataset: dropped 1 bad annotations of {coco_root / ANN_FILE}' in log
+
+
+def test_categories_left_out_by_the_config_are_not_errors(coco_root):
+    """A config that trains on some of the json's classes drops the others, as mmdet does."""
+    from mmdet.registry import DATASETS
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(str(CONFIGS / '_base_/datasets/mini_coco.py')).train_dataloader.dataset
+    cfg.update(data_root=f'{coco_root}/', metainfo=dict(classes=('disc', )))
+    dataset = DATASETS.build(cfg)
+    labels = {instance['bbox_label'] for i in range(len(dataset))
+              for instance in dataset.get_data_info(i)['instances']}
+    assert labels == {0}

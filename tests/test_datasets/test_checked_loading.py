@@ -1,6 +1,7 @@
-"""The checked loaders on real files through mmseg's dataset and the mini config's pipelines: a
-truncated, empty or missing image, a truncated annotation and an annotation of the wrong size
-each raise an error naming the file and the problem, or are skipped with a logged warning."""
+"""Checked loading on real files through the mini and ADE20K datasets and their configs' pipelines:
+a truncated, empty or missing image, a truncated annotation and an annotation of the wrong size
+each raise an error naming the file and the problem, or are skipped with a logged warning; any
+other failure of the pipeline names the sample's files."""
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,9 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-import mmvim  # noqa: F401  (registers the checked loaders)
+import mmvim  # noqa: F401  (registers the checked datasets)
 from mmvim.datasets.bad_sample import BadSampleError
-from tests.test_tools.test_seg_tools import make_mini_ade20k
+from tests.mini_data import make_mini_ade20k
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 IMAGES, ANNOTATIONS = 'images/training', 'annotations/training'
@@ -29,16 +30,17 @@ def mini_root(tmp_path):
     return tmp_path
 
 
-def mini_dataset(root, on_bad_sample='error', test_mode=False):
-    """MiniADE20KDataset with the mini config's train pipeline (its checked loaders)."""
+def mini_dataset(root, on_bad_sample='error', test_mode=False, dataset_type='MiniADE20KDataset',
+                 pipeline=None):
+    """A checked dataset on the mini data (ADE20K's layout) with the mini config's train
+    pipeline."""
     from mmseg.registry import DATASETS
     init_default_scope('mmseg')
-    pipeline = Config.fromfile(str(CONFIGS / '_base_/datasets/mini_ade20k.py')).train_pipeline
-    for step in pipeline[:2]:
-        step['on_bad_sample'] = on_bad_sample
-    return DATASETS.build(dict(type='MiniADE20KDataset', data_root=str(root), test_mode=test_mode,
-                               data_prefix=dict(img_path=IMAGES, seg_map_path=ANNOTATIONS),
-                               pipeline=pipeline))
+    if pipeline is None:
+        pipeline = Config.fromfile(str(CONFIGS / '_base_/datasets/mini_ade20k.py')).train_pipeline
+    return DATASETS.build(dict(type=dataset_type, data_root=str(root), test_mode=test_mode,
+                               on_bad_sample=on_bad_sample, pipeline=pipeline,
+                               data_prefix=dict(img_path=IMAGES, seg_map_path=ANNOTATIONS)))
 
 
 def sample_path(root, folder, index):
@@ -91,17 +93,34 @@ def test_skip_draws_another_sample_and_logs_the_file(mini_root, tmp_path_factory
     assert 'WARNING' in log and f'skipped a bad sample: cannot decode image {bad}' in log
 
 
-def test_other_failures_are_not_blamed_on_the_file(mini_root):
-    """A good file that fails for another reason (here a bad option) keeps its own error."""
-    from mmseg.registry import TRANSFORMS
-    loader = TRANSFORMS.build(dict(type='CheckedLoadImageFromFile', color_type='no-such-flag'))
-    with pytest.raises(KeyError, match='no-such-flag'):
-        loader(dict(img_path=str(sample_path(mini_root, IMAGES, 0))))
+def test_ade20k_dataset_of_the_configs_checks_too(mini_root):
+    """CheckedADE20KDataset with the ADE20K config's own train pipeline (the mini data has
+    ADE20K's layout and suffixes)."""
+    pipeline = Config.fromfile(str(CONFIGS / 'upernet_vim_ti_ade20k.py')).train_pipeline
+    dataset = mini_dataset(mini_root, dataset_type='CheckedADE20KDataset', pipeline=pipeline)
+    assert dataset[1]['inputs'].shape[1:] == (512, 512)
+    path = sample_path(mini_root, IMAGES, 1)
+    truncate(path)
+    with pytest.raises(BadSampleError, match=f'cannot decode image {path}'):
+        dataset[1]
 
 
-def test_bad_policy_and_silent_option_are_refused():
-    from mmvim.datasets.transforms.checked_loading import CheckedLoadImageFromFile
+def test_other_failures_name_the_files_but_are_not_blamed_on_them(mini_root):
+    """A good file that fails for another reason (here a bad option) is not a bad sample: the
+    error names the sample's files and keeps the cause."""
+    pipeline = [dict(type='LoadImageFromFile', color_type='no-such-flag')]
+    dataset = mini_dataset(mini_root, on_bad_sample='skip', pipeline=pipeline)
+    with pytest.raises(RuntimeError, match=f'data pipeline failed on sample 0 \\(image '
+                                           f'{sample_path(mini_root, IMAGES, 0)}, annotation '
+                                           f'{sample_path(mini_root, ANNOTATIONS, 0)}\\): '
+                                           "KeyError: 'no-such-flag'") as error:
+        dataset[0]
+    assert isinstance(error.value.__cause__, KeyError)
+
+
+def test_bad_policy_and_silent_option_are_refused(mini_root):
     with pytest.raises(ValueError, match="on_bad_sample='ignore'; choose one of"):
-        CheckedLoadImageFromFile(on_bad_sample='ignore')
-    with pytest.raises(ValueError, match="ignore_empty drops images silently"):
-        CheckedLoadImageFromFile(ignore_empty=True)
+        mini_dataset(mini_root, on_bad_sample='ignore')
+    pipeline = [dict(type='LoadImageFromFile', ignore_empty=True)]
+    with pytest.raises(ValueError, match='ignore_empty=True\\) drops images silently'):
+        mini_dataset(mini_root, pipeline=pipeline)

@@ -1,11 +1,7 @@
 """Fixtures of the tool tests."""
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'tools' / 'data'))
-from make_mini_ade20k import make_mini_ade20k  # noqa: E402
+from tests.mini_data import make_mini_ade20k
 
 
 @pytest.fixture(scope='module')

@@ -1,17 +1,14 @@
 """The detection tools end to end on the embedded mini COCO data: generator, train.py, test.py."""
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.mini_data import make_mini_coco
 from tests.test_tools.test_seg_tools import run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 MINI_CONFIG = 'configs/cascade-mask-rcnn_vim-ti_vitdet_mini-coco.py'
-
-sys.path.insert(0, str(REPO / 'tools' / 'data'))
-from make_mini_coco import make_mini_coco  # noqa: E402
 
 
 @pytest.fixture(scope='module')

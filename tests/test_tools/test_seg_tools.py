@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from make_mini_ade20k import make_mini_ade20k  # tools/data, put on sys.path by conftest.py
+from tests.mini_data import make_mini_ade20k
 
 REPO = Path(__file__).resolve().parents[2]
 MINI_CONFIG = 'configs/upernet_vim_ti_mini-ade20k.py'

@@ -1,10 +1,12 @@
 # COCO instances with large-scale jitter at 1024 (scale 0.1-2.0, crop, pad to 1024 in the data
-# preprocessor), as ViTDet trains; test: resize to 1024 keeping the ratio.
-dataset_type = 'CheckedCocoDataset'  # mmdet's CocoDataset, broken annotations named
+# preprocessor), as ViTDet trains; test: resize to fit 1024 keeping the ratio (the data
+# preprocessor pads the batch to the 1024 square; the pipeline does not pad, so img_shape stays
+# the image's and predicted boxes are clipped to it).
+dataset_type = 'CheckedCocoDataset'  # mmdet's CocoDataset; bad images and annotations named
 data_root = 'data/coco/'
 image_size = (1024, 1024)
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomResize', scale=image_size, ratio_range=(0.1, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size,
@@ -14,9 +16,8 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))

@@ -1,17 +1,19 @@
 # The embedded mini dataset (tools/data/make_mini_ade20k.py writes it): ADE20K's layout, 128x128
-# images, 5 classes, label 0 ignored through reduce_zero_label. mmvim's checked loaders name a file
-# that cannot be read and an annotation whose size is not its image's.
+# images, 5 classes, label 0 ignored through reduce_zero_label. The dataset's checked loading names
+# a file that cannot be read and an annotation whose size is not its image's. Training images of
+# another size are resized to fit 128x128 (a no-op on the generated ones), so a batch stacks.
 dataset_type = 'MiniADE20KDataset'
 data_root = 'data/mini_ade20k'
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='CheckedLoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
-    dict(type='CheckedLoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

@@ -1,11 +1,11 @@
 # The embedded mini instance dataset (tools/data/make_mini_coco.py writes it): COCO's layout and
 # format, 256x256 images, three shape categories. Scale jitter 0.5-1.5 around 256, crop, flip.
-dataset_type = 'CheckedCocoDataset'  # mmdet's CocoDataset, broken annotations named
+dataset_type = 'CheckedCocoDataset'  # mmdet's CocoDataset; bad images and annotations named
 data_root = 'data/mini_coco/'
 metainfo = dict(classes=('disc', 'square', 'triangle'))
 image_size = (256, 256)
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomResize', scale=image_size, ratio_range=(0.5, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size,
@@ -15,9 +15,8 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
-    dict(type='CheckedLoadImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))

@@ -8,7 +8,9 @@ custom_imports = dict(imports=['mmvim'], allow_failed_imports=False)
 norm_cfg = dict(type='LN2d', eps=1e-6)
 model = dict(
     data_preprocessor=dict(
-        pad_size_divisor=32,
+        # every batch padded to the 1024 square, as ViTDet pads (square_pad): the pipelines
+        # resize images to fit 1024, so a multiple of 1024 is that square
+        pad_size_divisor=1024,
         batch_augments=[
             dict(type='BatchFixedSizePad', size=(1024, 1024), img_pad_value=0, pad_mask=True,
                  mask_pad_value=0, pad_seg=False)

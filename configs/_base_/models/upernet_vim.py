@@ -10,7 +10,10 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
-    size=(512, 512))
+    size=(512, 512),
+    # test images (and slide-inference crops of them) of any size: padded to the patch grid,
+    # and the padding cropped off the prediction again
+    test_cfg=dict(size_divisor=16))
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,

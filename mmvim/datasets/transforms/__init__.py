@@ -1,1 +1,0 @@
-"""Data transforms (imported by ``mmvim.registration`` where mmcv / mmseg are installed)."""

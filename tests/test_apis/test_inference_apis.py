@@ -1,0 +1,96 @@
+"""mmseg's and mmdet's inference APIs on every shipped config, for an image file and for a numpy
+array: ``MMSegInferencer`` and ``init_model`` + ``inference_model``; ``DetInferencer`` and
+``init_detector`` + ``inference_detector``. They find the test pipeline's loaders by their
+standard type names, so the configs must keep them (mmvim's checks live in its datasets).
+
+Random weights; the ADE20K and COCO configs with their pipelines as shipped and a narrow model
+(:func:`narrow`), the mini configs as shipped."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from PIL import Image
+
+import mmvim  # noqa: F401
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
+SEG_CONFIGS = sorted(p.name for p in CONFIGS.glob('upernet_*.py'))
+DET_CONFIGS = sorted(p.name for p in CONFIGS.glob('cascade-mask-rcnn_*.py'))
+IMAGE_SHAPE = (45, 70, 3)              # odd sides, not square
+
+
+def narrow(name, width=32, head_width=16):
+    """The config ``name`` as shipped but, unless it is a mini config, with a 2-block
+    backbone ``width`` channels wide and necks and heads ``head_width`` wide: the pipelines
+    are what these tests are about, and the shipped widths cost seconds per image on a CPU."""
+    cfg = Config.fromfile(str(CONFIGS / name))
+    if 'mini' in name:
+        return cfg
+    model = cfg.model
+    backbone = model.backbone
+    if backbone.type == 'VisionMamba':
+        backbone.update(arch=None, embed_dim=width, depth=2,
+                        out_indices=(0, 0, 1, 1) if len(backbone.out_indices) == 4 else (1, ))
+    elif backbone.type == 'VisionTransformer':                 # mmseg's, the DeiT baselines
+        backbone.update(embed_dims=width, num_heads=2, num_layers=4, out_indices=(0, 1, 2, 3))
+    else:                                                      # ViTDet, the DeiT detector
+        backbone.update(embed_dim=width, num_heads=2, depth=2, global_attn_indexes=(1, ),
+                        out_indices=(1, ))
+    if model.type == 'EncoderDecoder':
+        model.neck.embed_dim = width
+        model.decode_head.update(in_channels=[width] * 4, channels=head_width)
+        model.auxiliary_head.update(in_channels=width, channels=head_width)
+        return cfg
+    model.neck.update(backbone_channel=width, in_channels=[width // 4, width // 2, width, width],
+                      out_channels=head_width)
+    model.rpn_head.update(in_channels=head_width, feat_channels=head_width)
+    roi_head = model.roi_head
+    roi_head.bbox_roi_extractor.out_channels = head_width
+    roi_head.mask_roi_extractor.out_channels = head_width
+    for head in roi_head.bbox_head:
+        head.update(in_channels=head_width, conv_out_channels=head_width,
+                    fc_out_channels=2 * head_width)
+    roi_head.mask_head.update(in_channels=head_width, conv_out_channels=head_width)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def image(tmp_path_factory):
+    """(path of a JPEG, the same image as an array in BGR order, as mmcv loads it)."""
+    pixels = np.random.default_rng(0).integers(0, 256, IMAGE_SHAPE, dtype=np.uint8)
+    path = tmp_path_factory.mktemp('images') / 'odd.jpg'
+    Image.fromarray(pixels).save(path)
+    return str(path), np.ascontiguousarray(pixels[..., ::-1])
+
+
+def check_seg(pred):
+    assert tuple(pred.shape[-2:]) == IMAGE_SHAPE[:2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', SEG_CONFIGS)
+def test_mmseg_apis(name, image):
+    from mmseg.apis import MMSegInferencer, inference_model, init_model
+    inferencer = MMSegInferencer(model=narrow(name), device='cpu')
+    model = init_model(narrow(name), device='cpu')
+    for source in image:
+        check_seg(inferencer(source)['predictions'])
+        check_seg(inference_model(model, source).pred_sem_seg.data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', DET_CONFIGS)
+def test_mmdet_apis(name, image):
+    from mmdet.apis import DetInferencer, inference_detector, init_detector
+    inferencer = DetInferencer(model=narrow(name), device='cpu', show_progress=False)
+    model = init_detector(narrow(name), device='cpu')
+    for source in image:
+        prediction = inferencer(source)['predictions'][0]
+        assert len(prediction['labels']) == len(prediction['bboxes']) == len(prediction['masks'])
+        result = inference_detector(model, source)
+        boxes = result.pred_instances.bboxes
+        assert result.metainfo['ori_shape'] == IMAGE_SHAPE[:2]
+        # clipped to the image, not to a padded canvas
+        assert (boxes[:, 2] <= IMAGE_SHAPE[1]).all() and (boxes[:, 3] <= IMAGE_SHAPE[0]).all()
+        assert result.pred_instances.masks.shape[1:] == IMAGE_SHAPE[:2]
