@@ -7,16 +7,20 @@
 Multi-GPU: tools/dist_train.sh CONFIG GPUS [args]. Progress (iteration, loss, lr, time left) is
 logged every ``default_hooks.logger.interval`` iterations; the config's ``val_interval`` evaluates.
 ``--resume`` continues from the newest checkpoint in the work dir that loads (damaged ones are
-skipped and named); docs/failure_modes.md says what survives a crash.
+skipped and named); without it, a work dir that already holds checkpoints is refused, as is one
+another run is writing into. docs/failure_modes.md says what survives a crash.
 """
 import argparse
+import logging
+import os
 
 import torch
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import mmvim  # noqa: F401  (registers mmvim's modules; safe checkpoint loading)
-from mmvim.utils import find_resumable_checkpoint
-from mmvim.utils.tool_config import load_tool_config, parse_tool_args, require_data
+from mmvim.utils import checkpoint_dir, claim_work_dir, find_resumable_checkpoint
+from mmvim.utils.tool_config import launch_rank, load_tool_config, parse_tool_args, require_data
 
 
 def parse_args():
@@ -52,7 +56,16 @@ def main():
         enable_amp(cfg, args.amp_dtype)
     cfg.resume = args.resume
     if args.resume and cfg.get('load_from') is None:
-        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+        folder = checkpoint_dir(cfg)
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir, folder)
+        if cfg.load_from is None:
+            print_log(f'--resume: nothing to resume from, {folder} '
+                      f'{"holds no checkpoint" if os.path.isdir(folder) else "does not exist"}: '
+                      'starting a new run from iteration 0', logger='current',
+                      level=logging.WARNING)
+            cfg.resume = False             # else mmengine looks for last_checkpoint itself
+    if launch_rank() == 0:
+        claim_work_dir(cfg, args.resume)
     Runner.from_cfg(cfg).train()
 
 

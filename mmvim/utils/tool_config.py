@@ -24,6 +24,16 @@ def parse_tool_args(parser):
     return args
 
 
+def launch_rank():
+    """This process's rank as its launcher set it in the environment (torchrun's RANK, Slurm's
+    SLURM_PROCID, Open MPI's OMPI_COMM_WORLD_RANK), 0 when launched alone; known before
+    mmengine sets up the process group."""
+    for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if name in os.environ:
+            return int(os.environ[name])
+    return 0
+
+
 def load_tool_config(path, cfg_options=None, work_dir=None, launcher='none'):
     """Config from ``path`` with ``--cfg-options`` merged, ``launcher`` set and ``work_dir``
     defaulting to ``work_dirs/<config name>`` (mmseg's and mmdet's convention); a launcher run

@@ -47,6 +47,15 @@ def test_train_then_test_on_mini_data(mini_data, tmp_path):
     log = result.stdout + result.stderr
     assert 'Iter(train) [2/2]' in log and 'loss:' in log and 'eta:' in log
     assert (work_dir / 'iter_2.pth').is_file()
+    checkpoint = (work_dir / 'iter_2.pth').read_bytes()
+
+    # a second run into the same work dir would overwrite the first one's checkpoints
+    result = run_tool('tools/train.py', MINI_CONFIG, '--work-dir', work_dir, '--cfg-options',
+                      *data_options(mini_data))
+    assert result.returncode != 0 and 'Traceback' not in result.stderr
+    assert f'{work_dir} already holds the checkpoints of a training run (iter_2.pth)' in \
+        result.stderr
+    assert (work_dir / 'iter_2.pth').read_bytes() == checkpoint
 
     result = run_tool('tools/test.py', MINI_CONFIG, work_dir / 'iter_2.pth', '--work-dir',
                       tmp_path / 'eval', '--out', tmp_path / 'predictions', '--cfg-options',
@@ -64,6 +73,20 @@ def test_train_then_test_on_mini_data(mini_data, tmp_path):
     assert result.returncode != 0
     assert ('backbone.layers.0.mixer.A_log: checkpoint (384, 16) vs model (384, 8)'
             in result.stderr), result.stderr[-2000:]
+
+
+def test_resume_with_nothing_to_resume_from_says_so(mini_data, tmp_path):
+    """A mistyped --work-dir with --resume: mmengine logged 'resumed from the latest checkpoint
+    None' and started over without a word."""
+    work_dir = tmp_path / 'mistyped'
+    result = run_tool('tools/train.py', MINI_CONFIG, '--resume', '--work-dir', work_dir,
+                      '--cfg-options', 'train_cfg.max_iters=1', 'train_cfg.val_interval=10',
+                      'default_hooks.logger.interval=1', *data_options(mini_data))
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert (f'--resume: nothing to resume from, {work_dir} does not exist: starting a new run '
+            'from iteration 0') in log
+    assert 'checkpoint None' not in log and 'Iter(train) [1/1]' in log
 
 
 def test_ade20k_config_without_data_says_where_data_goes(tmp_path):

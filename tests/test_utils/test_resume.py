@@ -71,3 +71,32 @@ def test_nothing_loadable_stops_instead_of_starting_over(tmp_path):
 
 def test_empty_work_dir_starts_fresh(tmp_path):
     assert find_resumable_checkpoint(str(tmp_path)) is None
+
+
+def test_copied_work_dir_resumes_from_its_own_checkpoints(tmp_path):
+    """last_checkpoint holds an absolute path into the original folder; the copy must not follow
+    it there."""
+    import shutil
+    original = trained(tmp_path / 'original')
+    copy = tmp_path / 'copy'
+    shutil.copytree(original, copy)
+    assert str(original) in (copy / 'last_checkpoint').read_text()
+    log = log_to(tmp_path / 'resume.log')
+    assert find_resumable_checkpoint(str(copy)) == str(copy / 'iter_4.pth')
+    assert f'not resuming from {original}/iter_4.pth' in log() and 'copied or moved' in log()
+
+
+def test_checkpoints_written_to_an_out_dir_are_found(tmp_path):
+    from mmengine.config import Config
+    from mmvim.utils import checkpoint_dir
+    cfg = Config(dict(work_dir=str(tmp_path / 'work'),
+                      default_hooks=dict(checkpoint=dict(out_dir=str(tmp_path / 'store')))))
+    assert checkpoint_dir(cfg) == str(tmp_path / 'store' / 'work')
+    assert checkpoint_dir(Config(dict(work_dir='w/'))) == 'w/'
+    tiny_runner(tmp_path / 'work', train_cfg=dict(by_epoch=False, max_iters=2),
+                default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                                                   interval=2, out_dir=str(tmp_path / 'store'))
+                                   )).train()
+    log_to(tmp_path / 'resume.log')
+    assert find_resumable_checkpoint(str(tmp_path / 'work'), checkpoint_dir(cfg)) == \
+        str(tmp_path / 'store' / 'work' / 'iter_2.pth')
