@@ -13,8 +13,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import mmvim  # noqa: F401  (registers mmvim's modules; safe checkpoint loading)
-from mmvim.models.backbones.pretrained import check_state_dict_fits
-from mmvim.utils import load_checkpoint_file
+from mmvim.utils import check_state_dict_fits, checkpoint_for_tool
 from mmvim.utils.tool_config import load_tool_config, parse_tool_args, require_data
 
 
@@ -31,8 +30,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    if not os.path.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint file not found: {args.checkpoint}')
+    checkpoint = checkpoint_for_tool(args.checkpoint)
     require_data(cfg, ['test'])
     cfg.load_from = args.checkpoint
     if args.show_dir:
@@ -50,7 +48,6 @@ def main():
     # differ: mmengine's load_from (which loads after the hooks' before_run, as EMAHook needs)
     # would only log them and evaluate random weights
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    checkpoint = load_checkpoint_file(args.checkpoint)
     check_state_dict_fits(model, checkpoint.get('state_dict', checkpoint), args.checkpoint,
                           f'model of {args.config}')
     del checkpoint

@@ -1,4 +1,5 @@
-from .hooks import IterationSeedHook, NonFiniteLossHook
+from .hooks import CheckpointFitHook, IterationSeedHook, NonFiniteLossHook
 from .optimizers import LayerDecayOptimWrapperConstructor
 
-__all__ = ['IterationSeedHook', 'LayerDecayOptimWrapperConstructor', 'NonFiniteLossHook']
+__all__ = ['CheckpointFitHook', 'IterationSeedHook', 'LayerDecayOptimWrapperConstructor',
+           'NonFiniteLossHook']

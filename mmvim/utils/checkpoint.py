@@ -15,9 +15,12 @@ first, and each file that falls back to full unpickling is named in a warning.
 """
 import argparse
 import functools
+import io
 import logging
 import os
 import pickle
+import pickletools
+import zipfile
 
 import torch
 from mmengine.logging import print_log
@@ -63,34 +66,136 @@ def add_trust_checkpoint_option(parser):
              '(docs/failure_modes.md)')
 
 
+ZIP_MAGIC = b'PK\x03\x04'        # torch.save's format since torch 1.6
+PICKLE_PROTO = 0x80              # the legacy format: pickles, the first of them opening with PROTO
+
+
+def _not_a_checkpoint(path):
+    """Why the file at ``path`` cannot be a torch checkpoint (neither a zip archive nor a
+    pickle), from its first bytes, or None if it may be one."""
+    with open(path, 'rb') as f:
+        head = f.read(64)
+    if not head:
+        return 'it is empty (0 bytes)'
+    if head.startswith(ZIP_MAGIC) or head[0] == PICKLE_PROTO:
+        return None
+    try:
+        text = head.decode('utf-8')
+    except UnicodeDecodeError:
+        return 'it is binary data, neither a zip archive nor a pickle'
+    kind = 'an HTML page (a failed download?)' if '<' in text[:16] else 'text'
+    return f'it is {kind}, starting with {text[:40]!r}'
+
+
+def _pickle_damage(path):
+    """What is wrong with the pickles of the torch checkpoint at ``path``, or None if they parse,
+    opcodes and arguments up to their STOP. ``pickletools`` reads them without building or
+    running anything: the zip format's ``data.pkl``, or the legacy format's first four pickles
+    (magic number, protocol, system information, the object)."""
+    with open(path, 'rb') as f:
+        zipped = f.read(len(ZIP_MAGIC)) == ZIP_MAGIC
+    if zipped and not zipfile.is_zipfile(path):
+        return 'its zip archive has no central directory (cut short?)'
+    try:
+        if zipped:
+            with zipfile.ZipFile(path) as archive:
+                name = next(n for n in archive.namelist() if n.rsplit('/', 1)[-1] == 'data.pkl')
+                streams = [io.BytesIO(archive.read(name))]
+        else:
+            with open(path, 'rb') as f:
+                streams = [io.BytesIO(f.read())] * 4      # read one after the other
+        for stream in streams:
+            for _ in pickletools.genops(stream):
+                pass
+    except Exception as err:         # a torn archive, a bad opcode, the end before STOP
+        return f'{type(err).__name__}: {err}'
+    return None
+
+
 def load_checkpoint_file(path, map_location='cpu'):
-    """``torch.load(path, weights_only=True)`` with errors that name the file.
+    """``torch.load(path, weights_only=True)`` with errors that name the file, and a check that
+    every floating-point tensor in it is finite.
 
     With :func:`checkpoints_trusted`, a file refused by the safe load is loaded again with
     ``weights_only=False``, and a warning names it.
 
     Raises:
         FileNotFoundError: no such file.
-        RuntimeError: the file is not a checkpoint (truncated, corrupt), or it holds objects that
-            would need arbitrary code to rebuild (refused, never executed).
+        RuntimeError: the file is not a checkpoint (text, an HTML page, other bytes), is damaged
+            (truncated, corrupt), holds objects that would need arbitrary code to rebuild
+            (refused, never executed), or holds NaN or infinite values (the tensors are named).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path}')
+    problem = _not_a_checkpoint(path)
+    if problem:
+        raise RuntimeError(f'{path} is not a checkpoint: {problem}')
     try:
         with torch.serialization.safe_globals(_FOREIGN_CHECKPOINT_TYPES
                                               + _mmengine_checkpoint_types()):
-            return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        if checkpoints_trusted():
-            return _load_trusted(path, map_location)
-        raise RuntimeError(
-            f'refusing to load {path}: it holds objects that torch.load(weights_only=True) will '
-            f'not rebuild, because rebuilding them could run code from the file. If you trust the '
-            f'file, load it once with --trust-checkpoint (or {TRUST_ENV}=1) and re-save its '
-            f'weights (see docs/failure_modes.md). Details: {str(err).splitlines()[0]}') from None
-    except (RuntimeError, EOFError, ValueError) as err:
-        raise RuntimeError(f'could not read checkpoint {path}: {err}') from err
+            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:
+        damage = _pickle_damage(path)
+        if damage is not None or not isinstance(err, pickle.UnpicklingError):
+            first_line = (str(err).splitlines() or [''])[0]
+            raise RuntimeError(f'could not read checkpoint {path}: it is damaged (truncated or '
+                               f'corrupt): {damage or f"{type(err).__name__}: {first_line}"}'
+                               ) from err
+        # the pickles are well formed, and the safe unpickler refused one of their types
+        if not checkpoints_trusted():
+            raise RuntimeError(
+                f'refusing to load {path}: it holds objects that torch.load(weights_only=True) '
+                f'will not rebuild, because rebuilding them could run code from the file. If you '
+                f'trust the file, load it once with --trust-checkpoint (or {TRUST_ENV}=1) and '
+                f're-save its weights (see docs/failure_modes.md). Details: '
+                f'{str(err).splitlines()[0]}') from None
+        checkpoint = _load_trusted(path, map_location)
+    check_finite(checkpoint, path)
+    return checkpoint
+
+
+def _named_tensors(obj, prefix=''):
+    """(dotted name, tensor) of every tensor in nested dicts, lists and tuples."""
+    if isinstance(obj, torch.Tensor):
+        yield prefix, obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _named_tensors(value, f'{prefix}.{key}' if prefix else str(key))
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from _named_tensors(value, f'{prefix}.{i}' if prefix else str(i))
+
+
+def check_finite(checkpoint, source):
+    """Raise a RuntimeError naming the tensors of ``checkpoint`` (the first 8) that hold NaN or
+    infinite values; ``source`` names the file."""
+    bad = [name for name, t in _named_tensors(checkpoint)
+           if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        shown = ', '.join(bad[:8]) + (f' ... ({len(bad)} in all)' if len(bad) > 8 else '')
+        raise RuntimeError(f'checkpoint {source} holds NaN or infinite values in {shown}: the '
+                           'run that saved it had diverged, or the file was damaged; use an '
+                           'earlier checkpoint')
+
+
+def checkpoint_for_tool(path):
+    """:func:`load_checkpoint_file` for a command-line tool: a file that is missing, damaged, no
+    checkpoint, unsafe or non-finite exits with the message (no traceback)."""
+    try:
+        return load_checkpoint_file(path)
+    except (OSError, RuntimeError) as err:
+        raise SystemExit(str(err)) from None
+
+
+def checkpoint_to_convert(src, dst):
+    """The checkpoint at ``src`` for a converter that writes ``dst`` (:func:`checkpoint_for_tool`);
+    exits if ``dst`` is ``src`` itself, which the conversion would overwrite."""
+    if os.path.abspath(dst) == os.path.abspath(src) or (
+            os.path.exists(dst) and os.path.exists(src) and os.path.samefile(src, dst)):
+        raise SystemExit(f'the output {dst} is the input checkpoint {src}: converting would '
+                         'overwrite it; give another output path')
+    return checkpoint_for_tool(src)
 
 
 def _load_trusted(path, map_location):

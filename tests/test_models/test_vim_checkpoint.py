@@ -151,3 +151,13 @@ def test_converter_round_trip(vim_ti_checkpoint, tmp_path):
     direct, via_converter = load(path), load(converted)
     for key, value in direct.state_dict().items():
         torch.testing.assert_close(via_converter.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_non_finite_weights_are_named_at_load(tmp_path):
+    """Not blamed later on the learning rate by the non-finite loss check."""
+    state_dict = official_state_dict(192, depth=2)
+    state_dict['layers.1.mixer.D_b'][3] = float('nan')
+    path = save_official(tmp_path / 'vim_nan.pth', state_dict)
+    with pytest.raises(RuntimeError, match=f'checkpoint {path} holds NaN or infinite values in '
+                                           r'model.layers.1.mixer.D_b: '):
+        load(path, depth=2, out_indices=(1, ))

@@ -69,3 +69,24 @@ def test_legacy_pickled_checkpoint_converts_with_trust_flag(tmp_path):
     assert f'{src} holds pickled objects besides weights' in trusted.stdout + trusted.stderr
     assert 'layers.0.ln1.weight' in torch.load(tmp_path / 'trusted.pth',
                                                weights_only=True)['state_dict']
+
+
+@pytest.mark.parametrize('converter', ['vim2mmvim.py', 'deit2mmseg.py'])
+def test_converters_refuse_to_overwrite_their_input(tmp_path, converter):
+    src = tmp_path / 'weights.pth'
+    torch.save({'model': timm_deit_state_dict()}, src)
+    before = src.read_bytes()
+    for dst in (src, tmp_path / '.' / 'weights.pth'):
+        result = run_converter(converter, src, dst)
+        assert result.returncode != 0 and 'Traceback' not in result.stderr
+        assert f'the output {dst} is the input checkpoint {src}' in result.stderr
+    assert src.read_bytes() == before
+
+
+@pytest.mark.parametrize('converter', ['vim2mmvim.py', 'deit2mmseg.py'])
+def test_converters_name_files_that_are_no_checkpoint(tmp_path, converter):
+    src = tmp_path / 'download.pth'
+    src.write_text('<html><body>Not Found</body></html>')
+    result = run_converter(converter, src, tmp_path / 'out.pth')
+    assert result.returncode != 0 and 'Traceback' not in result.stderr
+    assert f'{src} is not a checkpoint: it is an HTML page' in result.stderr

@@ -86,3 +86,34 @@ def test_test_tool_refuses_checkpoint_that_runs_code(mini_data, tmp_path):
     assert result.returncode != 0
     assert f'refusing to load {path}' in result.stderr
     assert not marker.exists()
+
+
+def test_load_from_an_official_checkpoint_stops_saying_how_to_load_it(mini_data, tmp_path):
+    """mmengine's load_from would match none of the keys, log them all as missing and train the
+    random initialisation."""
+    from tests.test_models.test_vim_checkpoint import official_state_dict, save_official
+    path = save_official(tmp_path / 'vim_t_midclstok_76p1acc.pth',
+                         official_state_dict(192, depth=4, grid=8))
+    result = run_tool('tools/train.py', MINI_CONFIG, '--work-dir', tmp_path / 'work',
+                      '--cfg-options', *data_options(mini_data), *SMALL, 'train_cfg.max_iters=2',
+                      f'load_from={path}')
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert f'load_from={path} fits 0 of the' in message
+    assert "its 'model' entry holds a backbone's weights" in message
+    assert f"model.backbone.init_cfg=dict(type='Pretrained', checkpoint='{path}')" in message
+    assert 'Iter(train)' not in result.stdout + result.stderr
+
+
+def test_test_tool_names_damaged_and_diverged_checkpoints(mini_data, tmp_path):
+    page = tmp_path / 'iter_2.pth'
+    page.write_text('<!DOCTYPE html><html>Sign in to download</html>')
+    nan = tmp_path / 'diverged.pth'
+    torch.save({'state_dict': {'backbone.pos_embed': torch.full((1, 4), float('nan'))}}, nan)
+    for path, expected in ((page, f'{page} is not a checkpoint: it is an HTML page'),
+                           (nan, f'checkpoint {nan} holds NaN or infinite values in '
+                                 'state_dict.backbone.pos_embed')):
+        result = run_tool('tools/test.py', MINI_CONFIG, path, '--work-dir', tmp_path / 'eval',
+                          '--cfg-options', *data_options(mini_data), *SMALL)
+        assert result.returncode != 0 and expected in result.stderr, result.stderr[-2000:]
+        assert 'Traceback' not in result.stderr and 'mIoU' not in result.stdout

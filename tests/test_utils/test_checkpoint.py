@@ -191,3 +191,44 @@ def test_missing_and_corrupt_files_name_the_file(tmp_path):
     (tmp_path / 'junk.pth').write_bytes(b'not a checkpoint')
     with pytest.raises(RuntimeError, match='junk.pth'):
         load_checkpoint_file(tmp_path / 'junk.pth')
+
+
+def damaged_files(directory):
+    """name -> (contents, what the error must say): files that are no checkpoint, or a damaged
+    one, in each of torch's two formats. Without the check, torch raised a bare KeyError, an
+    IndexError or struct.error, or the file was called unsafe."""
+    good = directory / 'good.pth'
+    torch.save(dict(w=torch.ones(3)), good)
+    legacy = directory / 'legacy.pth'
+    torch.save(dict(w=torch.ones(3)), legacy, _use_new_zipfile_serialization=False)
+    random = os.urandom(4096)
+    return {
+        'notes.pth': (b'some text\n', "is not a checkpoint: it is text, starting with 'some text"),
+        'page.pth': (b'<!DOCTYPE html><html>404</html>', 'is not a checkpoint: it is an HTML page'),
+        'empty.pth': (b'', 'is not a checkpoint: it is empty'),
+        'random.pth': (b'\x01' + random, 'is not a checkpoint: it is binary data'),
+        'random_pickle.pth': (b'\x80\x02' + random, 'could not read checkpoint .* it is damaged'),
+        'random_zip.pth': (b'PK\x03\x04' + random, 'could not read checkpoint .* it is damaged'),
+        'truncated.pth': (good.read_bytes()[:300], 'could not read checkpoint .* it is damaged'),
+        'truncated_legacy.pth': (legacy.read_bytes()[:200],
+                                 'could not read checkpoint .* it is damaged'),
+    }
+
+
+def test_files_that_are_no_checkpoint_are_named_as_such(tmp_path):
+    for name, (contents, message) in damaged_files(tmp_path).items():
+        (tmp_path / name).write_bytes(contents)
+        with pytest.raises(RuntimeError, match=message) as error:
+            load_checkpoint_file(tmp_path / name)
+        assert str(tmp_path / name) in str(error.value), name
+        assert 'refusing' not in str(error.value) and 'trust' not in str(error.value), name
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf'), -float('inf')])
+def test_non_finite_weights_are_named(tmp_path, value):
+    weights = dict(backbone=dict(a=torch.ones(4), b=torch.ones(2, 2)), step=torch.tensor(3))
+    weights['backbone']['b'][1, 0] = value
+    torch.save(dict(state_dict=weights), tmp_path / 'diverged.pth')
+    with pytest.raises(RuntimeError, match=f'checkpoint {tmp_path}/diverged.pth holds NaN or '
+                                           r'infinite values in state_dict.backbone.b: '):
+        load_checkpoint_file(tmp_path / 'diverged.pth')

@@ -100,3 +100,25 @@ def test_checkpoints_written_to_an_out_dir_are_found(tmp_path):
     log_to(tmp_path / 'resume.log')
     assert find_resumable_checkpoint(str(tmp_path / 'work'), checkpoint_dir(cfg)) == \
         str(tmp_path / 'store' / 'work' / 'iter_2.pth')
+
+
+def test_files_that_are_no_checkpoint_are_skipped_like_truncated_ones(tmp_path):
+    from tests.test_utils.test_checkpoint import damaged_files
+    work_dir = trained(tmp_path / 'work')
+    log = log_to(tmp_path / 'resume.log')
+    for step, (contents, _) in enumerate(damaged_files(tmp_path).values(), start=3):
+        (work_dir / f'iter_{2 * step}.pth').write_bytes(contents)
+    assert find_resumable_checkpoint(str(work_dir)) == str(work_dir / 'iter_4.pth')
+    assert f'not resuming from {work_dir}/iter_6.pth: {work_dir}/iter_6.pth is not a checkpoint' \
+        in log()
+
+
+def test_checkpoint_with_non_finite_weights_is_skipped(tmp_path):
+    work_dir = trained(tmp_path / 'work')
+    checkpoint = load_checkpoint_file(work_dir / 'iter_4.pth')
+    next(iter(checkpoint['state_dict'].values())).fill_(float('nan'))
+    import torch
+    torch.save(checkpoint, work_dir / 'iter_6.pth')
+    log = log_to(tmp_path / 'resume.log')
+    assert find_resumable_checkpoint(str(work_dir)) == str(work_dir / 'iter_4.pth')
+    assert 'holds NaN or infinite values in state_dict.linear.weight' in log()

@@ -15,7 +15,7 @@ import re
 from mmengine.runner.checkpoint import save_checkpoint
 
 from mmvim.models.backbones.pretrained import extract_state_dict
-from mmvim.utils import add_trust_checkpoint_option, load_checkpoint_file
+from mmvim.utils import add_trust_checkpoint_option, checkpoint_to_convert
 
 # (timm pattern, mmseg replacement), applied to the key in order
 KEY_RULES = [
@@ -60,7 +60,7 @@ def main():
     parser.add_argument('dst', help='output checkpoint with mmseg VisionTransformer keys')
     add_trust_checkpoint_option(parser)
     args = parser.parse_args()
-    state_dict = extract_state_dict(load_checkpoint_file(args.src), args.src)
+    state_dict = extract_state_dict(checkpoint_to_convert(args.src, args.dst), args.src)
     converted, dropped = convert_deit(state_dict, args.src)
     meta = dict(source=os.path.basename(args.src))
     save_checkpoint(dict(state_dict=converted, meta=meta), args.dst)  # atomic (mmvim's backend)

@@ -15,7 +15,7 @@ from mmengine.runner.checkpoint import save_checkpoint
 
 from mmvim.models.backbones.pretrained import extract_state_dict
 from mmvim.models.backbones.vim_checkpoint import CLASSIFIER_PREFIXES
-from mmvim.utils import add_trust_checkpoint_option, load_checkpoint_file
+from mmvim.utils import add_trust_checkpoint_option, checkpoint_to_convert
 
 
 def convert(checkpoint, source):
@@ -35,7 +35,7 @@ def main():
     parser.add_argument('dst', help='output mmvim checkpoint (.pth)')
     add_trust_checkpoint_option(parser)
     args = parser.parse_args()
-    state_dict, dropped = convert(load_checkpoint_file(args.src), args.src)
+    state_dict, dropped = convert(checkpoint_to_convert(args.src, args.dst), args.src)
     depth = 1 + max(int(k.split('.')[1]) for k in state_dict if k.startswith('layers.'))
     meta = dict(source=os.path.basename(args.src), embed_dim=state_dict['pos_embed'].shape[-1],
                 depth=depth, cls_token='cls_token' in state_dict)

@@ -20,5 +20,10 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 # Stop at a NaN / Inf loss, naming the iteration and the loss; seed torch per iteration so that a
-# resumed run is the uninterrupted one (mmvim/engine/hooks, docs/failure_modes.md).
-custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='IterationSeedHook')]
+# resumed run is the uninterrupted one; refuse a load_from checkpoint that is not this model's
+# (mmvim/engine/hooks, docs/failure_modes.md).
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='IterationSeedHook'),
+    dict(type='CheckpointFitHook')
+]

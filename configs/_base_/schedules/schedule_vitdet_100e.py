@@ -21,5 +21,10 @@ default_hooks = dict(
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=64)
 # Stop at a NaN / Inf loss, naming the iteration and the loss; seed torch per iteration so that a
-# resumed run is the uninterrupted one (mmvim/engine/hooks, docs/failure_modes.md).
-custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='IterationSeedHook')]
+# resumed run is the uninterrupted one; refuse a load_from checkpoint that is not this model's
+# (mmvim/engine/hooks, docs/failure_modes.md).
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='IterationSeedHook'),
+    dict(type='CheckpointFitHook')
+]

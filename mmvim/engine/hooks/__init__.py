@@ -1,4 +1,5 @@
+from .checkpoint_fit import CheckpointFitHook
 from .iteration_seed import IterationSeedHook
 from .non_finite_loss import NonFiniteLossHook
 
-__all__ = ['IterationSeedHook', 'NonFiniteLossHook']
+__all__ = ['CheckpointFitHook', 'IterationSeedHook', 'NonFiniteLossHook']

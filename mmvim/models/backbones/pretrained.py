@@ -5,6 +5,8 @@ import math
 
 import torch
 
+from mmvim.utils import check_state_dict_fits
+
 
 def extract_state_dict(checkpoint, source='checkpoint'):
     """The backbone state dict inside an official, mmengine or plain checkpoint dict.
@@ -71,40 +73,6 @@ def variant_hint(state_dict, blocks, model_size, advice):
 
 
 def load_state_dict_strictly(model, state_dict, source, description, hint=None):
-    """``model.load_state_dict(state_dict)``, after :func:`check_state_dict_fits`."""
+    """``model.load_state_dict(state_dict)``, after :func:`~mmvim.utils.check_state_dict_fits`."""
     check_state_dict_fits(model, state_dict, source, description, hint)
     model.load_state_dict(state_dict)
-
-
-def check_state_dict_fits(model, state_dict, source, description, hint=None):
-    """Check that ``state_dict`` has exactly ``model``'s keys and shapes.
-
-    Args:
-        model (nn.Module): the backbone (or the whole model).
-        state_dict (dict): already fitted to the model (dropped keys removed, pos_embed resized).
-        source (str): the checkpoint's name, for the error.
-        description (str): the model, for the error, e.g. 'VisionMamba (embed_dim=192, ...)'.
-        hint (str, optional): a last line for the error, e.g. from :func:`variant_hint`.
-
-    Raises:
-        ValueError: one line each for the missing, unexpected and mis-shaped keys (the first 12
-            of each), so a checkpoint of another variant is recognised at a glance, and ``hint``.
-    """
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    mis_shaped = sorted(f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model '
-                        f'{tuple(expected[k].shape)}' for k in set(expected) & set(state_dict)
-                        if state_dict[k].shape != expected[k].shape)
-    if missing or unexpected or mis_shaped:
-        report = [f'{source} does not fit this {description}:']
-        for title, keys in (('missing', missing), ('unexpected', unexpected),
-                            ('mis-shaped', mis_shaped)):
-            if keys:
-                shown = ', '.join(keys[:12])
-                if len(keys) > 12:
-                    shown += f' ... ({len(keys)} in all)'
-                report.append(f'  {title} keys: {shown}')
-        if hint:
-            report.append(f'  hint: {hint}')
-        raise ValueError('\n'.join(report))
