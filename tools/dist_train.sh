@@ -3,6 +3,11 @@
 # NNODES, NODE_RANK, PORT and MASTER_ADDR configure a multi-machine run (torchrun's meanings);
 # PYTHON picks the interpreter (default: python on PATH). Without CUDA the processes train on CPUs.
 set -euo pipefail
+if [[ $# -lt 2 || ! $2 =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: tools/dist_train.sh CONFIG GPUS [train.py args]  (GPUS: processes on this machine," \
+    "e.g. 4; got: $*)" >&2
+  exit 2
+fi
 config=$1; gpus=$2; shift 2
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHONPATH="$root:${PYTHONPATH:-}" exec "${PYTHON:-python}" -m torch.distributed.run \

@@ -29,15 +29,23 @@ MAKERS = {'MiniADE20KDataset': make_mini_ade20k, 'CheckedCocoDataset': make_mini
 METRICS = ('mIoU', 'mAcc', 'coco/bbox_mAP', 'coco/segm_mAP')
 
 
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{value} is not a number of iterations (at least 1)')
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', default='configs/upernet_vim_ti_mini-ade20k.py')
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
-    parser.add_argument('--iters', type=int, help='training iterations (default: the config\'s)')
+    parser.add_argument('--iters', type=positive_int,
+                        help='training iterations, at least 1 (default: the config\'s)')
     args = parser.parse_args()
     start = time.perf_counter()
     cfg = load_tool_config(args.config, work_dir=args.work_dir)
-    if args.iters:
+    if args.iters is not None:
         cfg.train_cfg.update(max_iters=args.iters, val_interval=args.iters)
     dataset = cfg.train_dataloader.dataset
     if 'mini' not in dataset.data_root or dataset.type not in MAKERS:

@@ -40,7 +40,12 @@ def load_tool_config(path, cfg_options=None, work_dir=None, launcher='none'):
     without CUDA is set up for CPUs (:func:`mmvim.utils.cpu_distributed.adapt_to_cpus`)."""
     if not osp.isfile(path):
         raise SystemExit(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except SyntaxError:
+        _check_config_syntax(path)          # names the file; mmengine's parser named none
+        raise
+
     cfg.launcher = launcher
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -51,6 +56,16 @@ def load_tool_config(path, cfg_options=None, work_dir=None, launcher='none'):
     if cpu_launch(launcher):
         adapt_to_cpus(cfg)
     return cfg
+
+
+def _check_config_syntax(path):
+    """Exit naming the file, the line and the error if the config at ``path`` or one of its
+    ``_base_`` files (depth first, as mmengine reads them) is not valid Python."""
+    try:
+        for base in Config._get_base_files(path):       # parses ``path`` itself first
+            _check_config_syntax(Config._get_cfg_path(base, path)[0])
+    except SyntaxError as err:
+        raise SystemExit(str(err)) from None
 
 
 def _datasets(dataset_cfg):

@@ -45,3 +45,15 @@ def test_two_cpu_processes_train_and_agree_on_the_weights(mini_data, tmp_path):
     # the checkpoint (written by rank 0 only) holds these weights
     saved = load_checkpoint_file(work_dir / 'iter_3.pth')['state_dict']
     assert all(torch.equal(saved[k], v) for k, v in weights[0].items())
+
+
+def test_missing_or_bad_process_count_gets_the_usage():
+    """``$2: unbound variable`` before."""
+    for script, args in (('dist_train.sh', [MINI_CONFIG]), ('dist_train.sh', [MINI_CONFIG, 'x']),
+                         ('dist_test.sh', [MINI_CONFIG, 'iter_2.pth']),
+                         ('dist_test.sh', [MINI_CONFIG, 'iter_2.pth', '0'])):
+        result = subprocess.run(['bash', str(REPO / 'tools' / script), *args],
+                                capture_output=True, text=True, cwd=REPO)
+        assert result.returncode == 2, (script, args)
+        assert result.stderr.startswith(f'usage: tools/{script} CONFIG '), result.stderr
+        assert 'unbound variable' not in result.stderr
