@@ -1,6 +1,6 @@
-"""What the backbones' checkpoint loaders share: finding the state dict in a checkpoint, telling
-the grid of a stored position embedding, telling the width and depth a checkpoint was saved from,
-and a strict load that lists every mismatch."""
+"""What the backbones' checkpoint loaders share: finding the state dict in a checkpoint, checking
+its position embedding and telling its grid, telling the width and depth a checkpoint was saved
+from, and a strict load that lists every mismatch."""
 import math
 
 import torch
@@ -30,6 +30,14 @@ def extract_state_dict(checkpoint, source='checkpoint'):
         state_dict = {k[len('backbone.'):]: v for k, v in state_dict.items()
                       if k.startswith('backbone.')}
     return state_dict
+
+
+def checkpoint_pos_embed(state_dict, source):
+    """The checkpoint's ``pos_embed``, after checking it is (1, N, D)."""
+    pos_embed = state_dict['pos_embed']
+    if pos_embed.dim() != 3 or pos_embed.shape[0] != 1:
+        raise ValueError(f'{source}: pos_embed must be (1, N, D), got {tuple(pos_embed.shape)}')
+    return pos_embed
 
 
 def checkpoint_grid(num_entries, model_grid, source):

@@ -1,14 +1,12 @@
 import math
 
 import torch
-from mmengine.logging import MMLogger
-from mmengine.model import BaseModule
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from ..layers import (CLS_TOKEN_MODES, PatchEmbed, ResidualAdd, RMSNorm, VimBlock,
-                      cls_token_index, patch_grid, resize_pos_embed)
+                      cls_token_index, resize_pos_embed)
 from ..utils import CUDAGraphRunner, GraphedTraining, inference_without_weight_cache
+from .patch_backbone import PatchBackbone
 from .vim_checkpoint import load_vim_state_dict
 
 ARCH_SETTINGS = {
@@ -18,9 +16,12 @@ ARCH_SETTINGS = {
 }
 ARCH_ALIASES = {'ti': 'tiny', 't': 'tiny', 's': 'small', 'b': 'base'}
 OUT_TYPES = ('mixer', 'stream')
+# the standard deviation of a unit normal truncated to [-2, 2]: LeCun-normal initialisation
+# (timm's, which the official Vim uses for the patch convolution) divides by it
+TRUNCATED_NORMAL_STD = .87962566103423978
 
 
-class VisionMamba(BaseModule):
+class VisionMamba(PatchBackbone):
     """Vision Mamba (Vim) backbone for dense prediction.
 
     Zhu et al., "Vision Mamba: Efficient Visual Representation Learning with Bidirectional State
@@ -90,7 +91,9 @@ class VisionMamba(BaseModule):
 
     Inputs smaller than one patch, or whose sides do not fit the patch grid, are refused with an
     error naming the size (pad them, e.g. with the data preprocessor's ``size_divisor=16``); they
-    are not padded silently.
+    are not padded silently. So are an empty batch and images that are not floating point or,
+    outside autocast, not in the weights' dtype
+    (:meth:`~mmvim.models.backbones.patch_backbone.PatchBackbone.input_grid`).
     """
 
     def __init__(self, arch='small', img_size=224, patch_size=16, stride=16, in_channels=3,
@@ -111,7 +114,7 @@ class VisionMamba(BaseModule):
                                      ('out_type', out_type, OUT_TYPES)):
             if value not in allowed:
                 raise ValueError(f'VisionMamba: {name}={value!r}; choose one of {allowed}')
-        self.out_indices = self._normalise_out_indices(out_indices, self.depth)
+        self.out_indices = self.block_indexes('out_indices', out_indices, self.depth)
         self.img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
         self.patch_size, self.stride = patch_size, stride
         self.cls_token_mode, self.ckpt_cls_token = cls_token, ckpt_cls_token
@@ -162,23 +165,12 @@ class VisionMamba(BaseModule):
                    f'arch=None, embed_dim={embed_dim}, depth={depth}')
         return f"set model.backbone {setting}, and the neck's and heads' channels to match"
 
-    @staticmethod
-    def _normalise_out_indices(out_indices, depth):
-        out_indices = (out_indices, ) if isinstance(out_indices, int) else tuple(out_indices)
-        if not out_indices:
-            raise ValueError('VisionMamba: out_indices is empty')
-        for index in out_indices:
-            if not -depth <= index < depth:
-                raise ValueError(f'VisionMamba: out_indices {out_indices} has {index}, beyond the '
-                                 f'{depth} blocks (valid: {-depth}..{depth - 1})')
-        return tuple(index % depth for index in out_indices)
-
     @torch.no_grad()
     def _official_init(self):
         """Official Vim init: lecun-normal patch conv, trunc-normal(0.02) position embedding and
         class token, out_proj rescaled by 1/sqrt(depth). The mixer initialises its SSM parts."""
         proj = self.patch_embed.proj
-        std = math.sqrt(1.0 / (proj.weight[0].numel())) / .87962566103423978
+        std = math.sqrt(1.0 / (proj.weight[0].numel())) / TRUNCATED_NORMAL_STD
         nn.init.trunc_normal_(proj.weight, std=std, a=-2 * std, b=2 * std)
         nn.init.zeros_(proj.bias)
         for param in (self.pos_embed, self.cls_token):
@@ -189,14 +181,9 @@ class VisionMamba(BaseModule):
             nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
             weight /= math.sqrt(self.depth)
 
-    def init_weights(self):
-        """Load ``init_cfg``'s checkpoint (type 'Pretrained'); other init_cfg types as mmengine."""
-        if self.init_cfg and self.init_cfg.get('type') == 'Pretrained':
-            load_vim_state_dict(self, self.init_cfg['checkpoint'],
-                                logger=MMLogger.get_current_instance())
-            self._is_init = True
-        else:
-            super().init_weights()
+    def load_pretrained(self, checkpoint, logger='current'):
+        """An official Vim or mmvim checkpoint: :func:`load_vim_state_dict`."""
+        load_vim_state_dict(self, checkpoint, logger)
 
     def _frozen_modules(self):
         if self.frozen_stages < 0:
@@ -219,11 +206,6 @@ class VisionMamba(BaseModule):
 
     # geometry --------------------------------------------------------------------------------
 
-    def patch_grid(self, height, width):
-        """The (rows, cols) patch grid of an input of ``height`` x ``width``; raises if the input
-        is smaller than one patch or does not tile exactly."""
-        return patch_grid(height, width, self.patch_size, self.stride, 'VisionMamba')
-
     def pos_embed_for(self, grid):
         """The position embedding for a patch ``grid``, class entry where the token goes."""
         if tuple(grid) == self.grid_size:
@@ -233,11 +215,6 @@ class VisionMamba(BaseModule):
         return resize_pos_embed(self.pos_embed, self.grid_size, grid, src_index, dst_index)
 
     # forward ---------------------------------------------------------------------------------
-
-    def _run_block(self, layer, hidden, residual):
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return checkpoint(layer, hidden, residual, use_reentrant=False)
-        return layer(hidden, residual)
 
     # captured graphs point at the tensors they were captured with: moving, casting or
     # replacing them drops the graphs (a copy or pickle of the module carries none)
@@ -273,9 +250,7 @@ class VisionMamba(BaseModule):
 
     def _forward_ops(self, x):
         """:meth:`forward_eager`'s ops: (B, C, H, W) -> tuple of (B, D, H', W')."""
-        if x.dim() != 4:
-            raise ValueError(f'VisionMamba: expected images (B, C, H, W), got {tuple(x.shape)}')
-        grid = self.patch_grid(x.shape[2], x.shape[3])
+        grid = self.input_grid(x)
         tokens = self.patch_embed(x).flatten(1, 2)                         # (B, M, D)
         cls_index = cls_token_index(self.cls_token_mode, tokens.shape[1])
         if cls_index is not None:
@@ -287,7 +262,7 @@ class VisionMamba(BaseModule):
         taps = {}
         last = max(self.out_indices)
         for i, layer in enumerate(self.layers[:last + 1]):
-            hidden, residual = self._run_block(layer, hidden, residual)
+            hidden, residual = self.run_block(layer, hidden, residual)
             if self.out_type == 'mixer' and i in self.out_indices:
                 taps[i] = hidden
             elif self.out_type == 'stream' and i - 1 in self.out_indices:

@@ -9,8 +9,8 @@ from mmengine.logging import print_log
 
 from mmvim.utils import load_checkpoint_file
 from ..layers import cls_token_index, resize_pos_embed
-from .pretrained import (checkpoint_grid, extract_state_dict, load_state_dict_strictly,
-                         variant_hint)
+from .pretrained import (checkpoint_grid, checkpoint_pos_embed, extract_state_dict,
+                         load_state_dict_strictly, variant_hint)
 
 # Keys of official checkpoints that a backbone never has: the ImageNet classifier, and the
 # rotary-embedding buffers of the RoPE variants.
@@ -31,9 +31,7 @@ def adapt_state_dict(model, state_dict, source='checkpoint'):
         state_dict.pop(key)
 
     if 'pos_embed' in state_dict:
-        pos_embed = state_dict['pos_embed']
-        if pos_embed.dim() != 3 or pos_embed.shape[0] != 1:
-            raise ValueError(f'{source}: pos_embed must be (1, N, D), got {tuple(pos_embed.shape)}')
+        pos_embed = checkpoint_pos_embed(state_dict, source)
         if ckpt_has_cls and model.ckpt_cls_token is None:
             raise ValueError(f'{source} has a cls_token, but the model was told '
                              'ckpt_cls_token=None')

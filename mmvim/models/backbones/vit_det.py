@@ -1,22 +1,21 @@
 """DeiT / ViT backbone for ViTDet-style detection (Li et al., "Exploring Plain Vision Transformer
 Backbones for Object Detection"), the DeiT baseline beside Vim in Cascade Mask R-CNN."""
 import torch
-from mmengine.logging import MMLogger, print_log
-from mmengine.model import BaseModule
+from mmengine.logging import print_log
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from mmvim.utils import load_checkpoint_file
-from ..layers import PatchEmbed, ViTDetBlock, patch_grid, resize_pos_embed
-from .pretrained import (checkpoint_grid, extract_state_dict, load_state_dict_strictly,
-                         variant_hint)
+from ..layers import PatchEmbed, ViTDetBlock, resize_pos_embed
+from .patch_backbone import PatchBackbone
+from .pretrained import (checkpoint_grid, checkpoint_pos_embed, extract_state_dict,
+                         load_state_dict_strictly, variant_hint)
 
 # Parts of a DeiT classifier that the backbone does not build: the head, the final norm (ViTDet
 # feeds the last block's output to the neck as it is) and the class token.
 DEIT_ONLY_PREFIXES = ('head.', 'norm.', 'cls_token')
 
 
-class ViTDet(BaseModule):
+class ViTDet(PatchBackbone):
     """Plain ViT with window and global attention, stride-16 output maps (ViTDet).
 
     Data flow: image (B, 3, H, W) -> patch conv -> token grid (B, H/16, W/16, D) + absolute
@@ -57,7 +56,9 @@ class ViTDet(BaseModule):
 
     Inputs smaller than one patch, or whose sides are not multiples of ``patch_size``, are refused
     with an error naming the size (pad them, e.g. ``pad_size_divisor=32`` in the data
-    preprocessor).
+    preprocessor); so are an empty batch and images that are not floating point or, outside
+    autocast, not in the weights' dtype
+    (:meth:`~mmvim.models.backbones.patch_backbone.PatchBackbone.input_grid`).
     """
 
     def __init__(self, embed_dim=192, depth=12, num_heads=3, img_size=1024, pretrain_img_size=224,
@@ -66,13 +67,11 @@ class ViTDet(BaseModule):
                  out_indices=-1, drop_path_rate=0.1, norm_eps=1e-6, with_cp=False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        self.global_attn_indexes = _block_indexes('global_attn_indexes', global_attn_indexes,
-                                                  depth)
-        self.out_indices = _block_indexes('out_indices', out_indices, depth)
-        if not self.out_indices:
-            raise ValueError('ViTDet: out_indices is empty')
+        self.global_attn_indexes = self.block_indexes('global_attn_indexes', global_attn_indexes,
+                                                      depth)
+        self.out_indices = self.block_indexes('out_indices', out_indices, depth)
         self.embed_dim, self.depth = embed_dim, depth
-        self.patch_size, self.with_cp = patch_size, with_cp
+        self.patch_size, self.stride, self.with_cp = patch_size, patch_size, with_cp
         img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
         grid = self.patch_grid(*img_size)
         self.pretrain_grid = (pretrain_img_size // patch_size, ) * 2
@@ -98,50 +97,22 @@ class ViTDet(BaseModule):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def init_weights(self):
-        """Load ``init_cfg``'s checkpoint (type 'Pretrained'); other init_cfg types as mmengine."""
-        if self.init_cfg and self.init_cfg.get('type') == 'Pretrained':
-            load_deit_state_dict(self, self.init_cfg['checkpoint'],
-                                 logger=MMLogger.get_current_instance())
-            self._is_init = True
-        else:
-            super().init_weights()
-
-    def patch_grid(self, height, width):
-        """The (rows, cols) patch grid of an input of ``height`` x ``width``; raises if the input
-        is smaller than one patch or does not tile exactly."""
-        return patch_grid(height, width, self.patch_size, self.patch_size, 'ViTDet')
-
-    def _run_block(self, block, x):
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return checkpoint(block, x, use_reentrant=False)
-        return block(x)
+    def load_pretrained(self, checkpoint, logger='current'):
+        """A DeiT / ViT or ViTDet checkpoint: :func:`load_deit_state_dict`."""
+        load_deit_state_dict(self, checkpoint, logger)
 
     def forward(self, x):
         """(B, C, H, W) -> tuple of (B, D, H / patch_size, W / patch_size), one per
         ``out_indices`` entry, in its order."""
-        if x.dim() != 4:
-            raise ValueError(f'ViTDet: expected images (B, C, H, W), got {tuple(x.shape)}')
-        grid = self.patch_grid(x.shape[2], x.shape[3])
+        grid = self.input_grid(x)
         x = self.patch_embed(x)                                                  # (B, h, w, D)
         x = x + resize_pos_embed(self.pos_embed, self.pretrain_grid, grid).view(1, *grid, -1)
         taps = {}
         for i, block in enumerate(self.blocks[:max(self.out_indices) + 1]):
-            x = self._run_block(block, x)
+            x = self.run_block(block, x)
             if i in self.out_indices:
                 taps[i] = x
         return tuple(taps[i].permute(0, 3, 1, 2).contiguous() for i in self.out_indices)
-
-
-def _block_indexes(name, indexes, depth):
-    """``indexes`` (an int or a sequence; negative ones count from the end) as a tuple of block
-    numbers 0..depth-1; raises naming ``name`` for one beyond the blocks."""
-    indexes = (indexes, ) if isinstance(indexes, int) else tuple(indexes)
-    outside = [i for i in indexes if not -depth <= i < depth]
-    if outside:
-        raise ValueError(f'ViTDet: {name} {indexes} has {outside}, beyond the {depth} blocks '
-                         f'(valid: {-depth}..{depth - 1})')
-    return tuple(i % depth for i in indexes)
 
 
 def _deit_config(embed_dim, depth):
@@ -176,9 +147,7 @@ def load_deit_state_dict(model, checkpoint, logger='current'):
         state_dict.pop(key)
 
     if 'pos_embed' in state_dict:
-        pos_embed = state_dict['pos_embed']
-        if pos_embed.dim() != 3 or pos_embed.shape[0] != 1:
-            raise ValueError(f'{source}: pos_embed must be (1, N, D), got {tuple(pos_embed.shape)}')
+        pos_embed = checkpoint_pos_embed(state_dict, source)
         src_grid = checkpoint_grid(pos_embed.shape[1] - has_cls, model.pretrain_grid, source)
         state_dict['pos_embed'] = resize_pos_embed(pos_embed, src_grid, model.pretrain_grid,
                                                    0 if has_cls else None)
