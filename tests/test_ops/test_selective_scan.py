@@ -108,10 +108,10 @@ def test_bidirectional_is_sum_of_directions(backend, divide_out):
 
 
 def test_default_backend_on_cpu_is_torch():
-    from mmvim.ops.selective_scan import resolve_backend
-    assert resolve_backend(None, torch.device('cpu')) == 'torch'
-    with pytest.raises(ValueError, match='unknown backend'):
-        resolve_backend('cuda', torch.device('cpu'))
+    from mmvim.ops.backend import resolve_backend
+    assert resolve_backend(None, torch.device('cpu'), 'op') == 'torch'
+    with pytest.raises(ValueError, match="op: unknown backend 'cuda'"):
+        resolve_backend('cuda', torch.device('cpu'), 'op')
 
 
 @pytest.mark.parametrize('name, bad, message', [
@@ -125,3 +125,70 @@ def test_bad_shapes_name_the_argument(name, bad, message):
     x[name] = bad
     with pytest.raises(ValueError, match=message):
         selective_scan(**x)
+
+
+@pytest.mark.parametrize('dtype', [torch.int64, torch.int32, torch.bool, torch.complex64])
+@pytest.mark.parametrize('name', ['u', 'delta', 'B', 'C', 'z'])
+def test_non_float_inputs_are_refused(name, dtype):
+    """They were truncated (integers, bool) or broke the output dtype (complex)."""
+    x = scan_inputs(2, 3, 9, dstate=5, requires_grad=False)
+    x['z'] = torch.randn(2, 3, 9)
+    x[name] = x[name].to(dtype)
+    with pytest.raises(ValueError, match=f'selective scan: {name} must be a floating-point '
+                                         f'tensor .*, got {dtype}'):
+        selective_scan(**x)
+
+
+def bidirectional_inputs(length=9):
+    f, b = (scan_inputs(2, 3, length, dstate=5, requires_grad=False) for _ in range(2))
+    names = ('u', 'delta', 'A', 'B', 'C', 'D', 'delta_bias')
+    return [f[n] for n in names] + [b[n] for n in names]
+
+
+def test_directions_of_another_dtype_or_length_are_named():
+    """The output's dtype followed the promotion of the two directions; a shorter backward u was
+    reported as z's shape."""
+    args = bidirectional_inputs()
+    args[7] = args[7].double()
+    with pytest.raises(ValueError, match=r'the two directions differ: forward u \(2, 3, 9\) '
+                                         r'torch.float32, backward u \(2, 3, 9\) torch.float64'):
+        bidirectional_selective_scan(*args)
+    args = bidirectional_inputs()
+    args[7] = args[7][..., :8]
+    with pytest.raises(ValueError, match=r'backward u \(2, 3, 8\)'):
+        bidirectional_selective_scan(*args, z=torch.randn(2, 3, 9))
+
+
+@pytest.mark.parametrize('op', ['scan', 'conv', 'norm'])
+def test_triton_backend_on_cpu_tensors_without_the_interpreter_is_named(op, monkeypatch):
+    from mmvim.ops import add_rms_norm, bidirectional_conv1d_silu
+    monkeypatch.setenv('TRITON_INTERPRET', '0')
+    x = torch.randn(2, 4, 6)
+    calls = {
+        'scan': lambda: selective_scan(**scan_inputs(2, 3, 9, requires_grad=False),
+                                       backend='triton'),
+        'conv': lambda: bidirectional_conv1d_silu(x, torch.randn(4, 1, 3), None,
+                                                  torch.randn(4, 1, 3), None, backend='triton'),
+        'norm': lambda: add_rms_norm(x, None, torch.ones(6), 1e-5, backend='triton'),
+    }
+    with pytest.raises(ValueError, match="backend='triton' runs on CUDA tensors, these are on cpu "
+                                         r'\(on CPU tensors only under TRITON_INTERPRET=1'):
+        calls[op]()
+
+
+@pytest.mark.parametrize('op', ['conv', 'norm'])
+def test_every_op_takes_every_backend_name(op):
+    from mmvim.ops import (BACKENDS, add_rms_norm, add_rms_norm_ref, bidirectional_conv1d_silu,
+                           bidirectional_conv1d_silu_ref)
+    x, w = torch.randn(2, 4, 6), torch.randn(4, 1, 3)
+    run, expected = {
+        'conv': (lambda b: bidirectional_conv1d_silu(x, w, None, w, None, backend=b)[0],
+                 bidirectional_conv1d_silu_ref(x, w, None, w, None)[0]),
+        'norm': (lambda b: add_rms_norm(x, None, torch.ones(6), 1e-5, backend=b)[0],
+                 add_rms_norm_ref(x, None, torch.ones(6), 1e-5)[0]),
+    }[op]
+    for backend in BACKENDS:
+        torch.testing.assert_close(run(backend), expected)
+    with pytest.raises(ValueError, match='must be a floating-point tensor'):
+        {'conv': lambda: bidirectional_conv1d_silu(x.long(), w, None, w, None),
+         'norm': lambda: add_rms_norm(x, None, torch.ones(6, dtype=torch.int32), 1e-5)}[op]()

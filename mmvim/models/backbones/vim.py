@@ -66,8 +66,9 @@ class VisionMamba(PatchBackbone):
         norm_eps (float): RMSNorm epsilon. Defaults to 1e-5.
         residual_in_fp32 (bool): keep the residual stream in float32. Defaults to True.
         divide_out (bool): halve the sum of the two scan directions. Defaults to True.
-        scan_backend (str | None): selective-scan backend ('triton', 'torch', 'reference');
-            None picks Triton on GPUs and the PyTorch path on CPUs. Defaults to None.
+        scan_backend (str | None): backend of the blocks' ops, the selective scan's above all
+            ('triton', 'torch', 'reference': :mod:`mmvim.ops.backend`); None picks Triton on
+            GPUs and the PyTorch path on CPUs. Defaults to None.
         with_cp (bool): activation checkpointing per block in training. Defaults to False.
         frozen_stages (int): -1 freezes nothing; 0 freezes the patch and position embeddings and
             the class token; k > 0 also the first k blocks. Defaults to -1.

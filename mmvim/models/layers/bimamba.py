@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmvim.ops import bidirectional_conv1d_silu, bidirectional_selective_scan, two_path_backend
+from mmvim.ops import bidirectional_conv1d_silu, bidirectional_selective_scan
 
 # Inference (no autograd) on sequences of at least this many tokens (Vim at 1024 x 1024 and up,
 # patch 16) takes the memory-lean path (BiMambaMixer.forward_lean); shorter ones the plain
@@ -29,8 +29,8 @@ class BiMambaMixer(nn.Module):
         dt_min, dt_max, dt_init_floor: range of the initial step sizes (official init).
         divide_out: halve the sum of the two directions (official ``if_divide_out``).
         scan_backend: backend of the mixer's ops, :func:`mmvim.ops.bidirectional_selective_scan`
-            and :func:`mmvim.ops.bidirectional_conv1d_silu` ('reference' runs the convolution
-            in plain PyTorch); None picks Triton on GPU, PyTorch on CPU.
+            and :func:`mmvim.ops.bidirectional_conv1d_silu` ('triton', 'torch', 'reference':
+            :mod:`mmvim.ops.backend`); None picks Triton on GPU, PyTorch on CPU.
 
     Shape: (batch, length, D) -> (batch, length, D).
     """
@@ -84,7 +84,7 @@ class BiMambaMixer(nn.Module):
         """x (batch, E, L) -> (x_f, x_b): both directions' conv1d + SiLU."""
         return bidirectional_conv1d_silu(
             x, self.conv1d.weight, self.conv1d.bias, self.conv1d_b.weight, self.conv1d_b.bias,
-            backend=two_path_backend(self.scan_backend))
+            backend=self.scan_backend)
 
     def _direction(self, suffix):
         """A direction's float32 scan parameters: A = -exp(A_log) (E, N), D, delta_bias.

@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from mmvim.ops import add_rms_norm, two_path_backend
+from mmvim.ops import add_rms_norm
 from ..utils import autocast_dtype
 from .bimamba import BiMambaMixer
 from .drop_path import DropPath
@@ -55,5 +55,5 @@ class VimBlock(nn.Module):
         normed, residual = add_rms_norm(
             hidden, residual, self.norm.weight, self.norm.eps,
             torch.float32 if self.add.residual_in_fp32 else None, out_dtype,
-            backend=two_path_backend(self.mixer.scan_backend))
+            backend=self.mixer.scan_backend)
         return self.mixer(normed), residual

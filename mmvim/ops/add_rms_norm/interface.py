@@ -1,17 +1,17 @@
 """Public fused residual add + RMSNorm: argument checks, backend choice, autograd Function.
 
-Backends (``backend=``):
+Backends (``backend=``, :mod:`mmvim.ops.backend`):
     'triton'  one kernel forward, one backward (GPU; on CPU tensors under TRITON_INTERPRET=1);
-    'torch'   the specification in ``reference.py``.
+    'torch', 'reference'  the specification in ``reference.py``.
 ``backend=None`` picks 'triton' for CUDA tensors when Triton is importable, else 'torch'.
 """
 import torch
 
-from ..backend import resolve_backend
+from ..backend import check_float, resolve_backend
 from ..launcher import alignment_key, launch
 from .reference import add_rms_norm_ref
 
-BACKENDS = ('triton', 'torch')
+OP = 'add_rms_norm'
 # Tests set these: POISON_OUTPUTS fills outputs with NaN before the kernels run; BLOCK_ROWS the
 # rows per program.
 POISON_OUTPUTS = False
@@ -80,6 +80,7 @@ def add_rms_norm(hidden, residual, weight, eps, residual_dtype=torch.float32, ou
                  backend=None):
     """Vim's "Add -> Norm" in one pass; semantics, shapes and dtypes as in
     :func:`add_rms_norm_ref` (``residual_dtype=None`` keeps the add's promoted dtype)."""
+    check_float(OP, dict(hidden=hidden, residual=residual, weight=weight))
     if residual is not None and residual.shape != hidden.shape:
         raise ValueError(f'add_rms_norm: residual {tuple(residual.shape)} and hidden '
                          f'{tuple(hidden.shape)} differ')
@@ -89,8 +90,7 @@ def add_rms_norm(hidden, residual, weight, eps, residual_dtype=torch.float32, ou
     for name, t in (('residual', residual), ('weight', weight)):
         if t is not None and t.device != hidden.device:
             raise ValueError(f'add_rms_norm: {name} is on {t.device}, hidden on {hidden.device}')
-    backend = resolve_backend(backend, hidden.device, 'add_rms_norm', BACKENDS)
-    if backend == 'torch':
+    if resolve_backend(backend, hidden.device, OP) != 'triton':
         return add_rms_norm_ref(hidden, residual, weight, eps, residual_dtype, out_dtype)
     if residual_dtype is None:
         residual_dtype = (hidden.dtype if residual is None

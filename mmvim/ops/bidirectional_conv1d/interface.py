@@ -1,19 +1,19 @@
 """Public bidirectional conv1d + SiLU: argument checks, backend choice, autograd Function.
 
-Backends (``backend=``):
+Backends (``backend=``, :mod:`mmvim.ops.backend`):
     'triton'  one kernel for both directions, forward and backward (GPU; on CPU tensors under
               ``TRITON_INTERPRET=1``);
-    'torch'   the specification in ``reference.py`` (two ``F.conv1d`` calls + SiLU).
+    'torch', 'reference'  the specification in ``reference.py`` (two ``F.conv1d`` calls + SiLU).
 ``backend=None`` picks 'triton' for CUDA tensors when Triton is importable, else 'torch'.
 """
 import torch
 
-from ..backend import resolve_backend
+from ..backend import check_float, resolve_backend
 from ..launcher import alignment_key, launch
 from ..layout import check_int32_span, int32_indexable, new_like
 from .reference import bidirectional_conv1d_silu_ref
 
-BACKENDS = ('triton', 'torch')
+OP = 'bidirectional conv1d'
 # Tests set these: POISON_OUTPUTS fills outputs with NaN before the kernels run; the blocks are
 # the programs' tiles: BL positions (TILES tiles per backward program) and BE channels, one per
 # thread. Chosen on an H100 (docs/benchmarks.md, session 7): one atomic add per channel from
@@ -26,7 +26,9 @@ BACKWARD_BLOCK = dict(BL=16, TILES=8, BE=128, num_warps=4)
 
 
 def _check(x, weight_f, bias_f, weight_b, bias_b):
-    """Raise a ValueError naming the argument whose shape breaks the contract."""
+    """Raise a ValueError naming the argument whose shape or dtype breaks the contract."""
+    check_float(OP, dict(x=x, weight_f=weight_f, bias_f=bias_f, weight_b=weight_b,
+                         bias_b=bias_b))
     if x.dim() != 3:
         raise ValueError(f'bidirectional conv1d: x must be (batch, channels, length), got '
                          f'{tuple(x.shape)}')
@@ -123,7 +125,6 @@ def bidirectional_conv1d_silu(x, weight_f, bias_f, weight_b, bias_b, backend=Non
         ``x``'s dtype (the Triton path accumulates in float32).
     """
     _check(x, weight_f, bias_f, weight_b, bias_b)
-    backend = resolve_backend(backend, x.device, 'bidirectional conv1d', BACKENDS)
-    if backend == 'torch':
+    if resolve_backend(backend, x.device, OP) != 'triton':
         return bidirectional_conv1d_silu_ref(x, weight_f, bias_f, weight_b, bias_b)
     return _TritonBidirectionalConv.apply(x, weight_f, bias_f, weight_b, bias_b)

@@ -1,6 +1,6 @@
 """Public selective-scan functions: argument checks and the choice of backend.
 
-Backends (``backend=``):
+Backends (``backend=``, :mod:`mmvim.ops.backend`):
     'triton'     fused Triton kernels (GPU; on CPU tensors under ``TRITON_INTERPRET=1``);
     'torch'      vectorised PyTorch recurrence with a hand-written backward (CPU default);
     'reference'  the plain specification in ``reference.py`` (slow; for tests and debugging).
@@ -8,22 +8,18 @@ Backends (``backend=``):
 """
 import torch
 
-from ..backend import resolve_backend as _resolve_backend
-from ..backend import triton_available  # noqa: F401  (re-exported)
+from ..backend import check_float, resolve_backend
 from ..layout import is_dense, may_overlap
 from .recurrent import selective_scan_recurrent
 from .reference import bidirectional_selective_scan_ref, selective_scan_ref
 
-BACKENDS = ('triton', 'torch', 'reference')
-
-
-def resolve_backend(backend, device):
-    """The selective-scan backend for tensors on ``device`` (see the module docstring)."""
-    return _resolve_backend(backend, device, 'selective scan', BACKENDS)
+OP = 'selective scan'
 
 
 def _check(u, delta, A, B, C, D, z, delta_bias, prefix=''):
     """Raise a ValueError naming the argument whose shape or dtype breaks the op contract."""
+    check_float(OP, {f'{prefix}u': u, f'{prefix}delta': delta, f'{prefix}B': B,
+                     f'{prefix}C': C, 'z': z})
     if u.dim() != 3:
         raise ValueError(f'selective scan: {prefix}u must be (batch, dim, length), got '
                          f'{tuple(u.shape)}')
@@ -64,7 +60,7 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
         y: (batch, dim, length) in ``u``'s dtype.
     """
     _check(u, delta, A, B, C, D, z, delta_bias)
-    backend = resolve_backend(backend, u.device)
+    backend = resolve_backend(backend, u.device, OP)
     if backend == 'reference':
         return selective_scan_ref(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse)
     if backend == 'torch':
@@ -91,16 +87,17 @@ def bidirectional_selective_scan(u_f, delta_f, A_f, B_f, C_f, D_f, delta_bias_f,
     overlap an input. Raises a ValueError when autograd would record the call.
     """
     _check(u_f, delta_f, A_f, B_f, C_f, D_f, z, delta_bias_f, prefix='forward ')
+    if u_b.shape != u_f.shape or u_b.dtype != u_f.dtype or A_b.shape != A_f.shape:
+        raise ValueError(f'bidirectional selective scan: the two directions differ: forward u '
+                         f'{tuple(u_f.shape)} {u_f.dtype}, backward u {tuple(u_b.shape)} '
+                         f'{u_b.dtype}; forward A {tuple(A_f.shape)}, backward A '
+                         f'{tuple(A_b.shape)}')
     _check(u_b, delta_b, A_b, B_b, C_b, D_b, z, delta_bias_b, prefix='backward ')
-    if u_b.shape != u_f.shape or A_b.shape != A_f.shape:
-        raise ValueError(f'bidirectional selective scan: the two directions differ in shape: '
-                         f'u {tuple(u_f.shape)} vs {tuple(u_b.shape)}, '
-                         f'A {tuple(A_f.shape)} vs {tuple(A_b.shape)}')
     if out is not None:
         _check_out(out, u_f, delta_f, dict(
             A_f=A_f, B_f=B_f, C_f=C_f, D_f=D_f, delta_bias_f=delta_bias_f, u_b=u_b,
             delta_b=delta_b, A_b=A_b, B_b=B_b, C_b=C_b, D_b=D_b, delta_bias_b=delta_bias_b, z=z))
-    backend = resolve_backend(backend, u_f.device)
+    backend = resolve_backend(backend, u_f.device, 'bidirectional ' + OP)
     if backend == 'triton':
         from .triton_interface import bidirectional_selective_scan_triton
         return bidirectional_selective_scan_triton(
