@@ -4,55 +4,17 @@ array: ``MMSegInferencer`` and ``init_model`` + ``inference_model``; ``DetInfere
 standard type names, so the configs must keep them (mmvim's checks live in its datasets).
 
 Random weights; the ADE20K and COCO configs with their pipelines as shipped and a narrow model
-(:func:`narrow`), the mini configs as shipped."""
-from pathlib import Path
-
+(:func:`tests.narrow_configs.narrow`), the mini configs as shipped."""
 import numpy as np
 import pytest
-from mmengine.config import Config
 from PIL import Image
 
 import mmvim  # noqa: F401
+from tests.narrow_configs import CONFIGS, narrow
 
-CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 SEG_CONFIGS = sorted(p.name for p in CONFIGS.glob('upernet_*.py'))
 DET_CONFIGS = sorted(p.name for p in CONFIGS.glob('cascade-mask-rcnn_*.py'))
 IMAGE_SHAPE = (45, 70, 3)              # odd sides, not square
-
-
-def narrow(name, width=32, head_width=16):
-    """The config ``name`` as shipped but, unless it is a mini config, with a 2-block
-    backbone ``width`` channels wide and necks and heads ``head_width`` wide: the pipelines
-    are what these tests are about, and the shipped widths cost seconds per image on a CPU."""
-    cfg = Config.fromfile(str(CONFIGS / name))
-    if 'mini' in name:
-        return cfg
-    model = cfg.model
-    backbone = model.backbone
-    if backbone.type == 'VisionMamba':
-        backbone.update(arch=None, embed_dim=width, depth=2,
-                        out_indices=(0, 0, 1, 1) if len(backbone.out_indices) == 4 else (1, ))
-    elif backbone.type == 'VisionTransformer':                 # mmseg's, the DeiT baselines
-        backbone.update(embed_dims=width, num_heads=2, num_layers=4, out_indices=(0, 1, 2, 3))
-    else:                                                      # ViTDet, the DeiT detector
-        backbone.update(embed_dim=width, num_heads=2, depth=2, global_attn_indexes=(1, ),
-                        out_indices=(1, ))
-    if model.type == 'EncoderDecoder':
-        model.neck.embed_dim = width
-        model.decode_head.update(in_channels=[width] * 4, channels=head_width)
-        model.auxiliary_head.update(in_channels=width, channels=head_width)
-        return cfg
-    model.neck.update(backbone_channel=width, in_channels=[width // 4, width // 2, width, width],
-                      out_channels=head_width)
-    model.rpn_head.update(in_channels=head_width, feat_channels=head_width)
-    roi_head = model.roi_head
-    roi_head.bbox_roi_extractor.out_channels = head_width
-    roi_head.mask_roi_extractor.out_channels = head_width
-    for head in roi_head.bbox_head:
-        head.update(in_channels=head_width, conv_out_channels=head_width,
-                    fc_out_channels=2 * head_width)
-    roi_head.mask_head.update(in_channels=head_width, conv_out_channels=head_width)
-    return cfg
 
 
 @pytest.fixture(scope='module')

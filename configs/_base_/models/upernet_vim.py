@@ -11,9 +11,10 @@ data_preprocessor = dict(
     pad_val=0,
     seg_pad_val=255,
     size=(512, 512),
-    # test images (and slide-inference crops of them) of any size: padded to the patch grid,
-    # and the padding cropped off the prediction again
-    test_cfg=dict(size_divisor=16))
+    # test images (and slide-inference crops of them) of any size: padded to a multiple of 32,
+    # i.e. whole 16-pixel patches and at least two of them a side for the pyramid's max-pooled
+    # 0.5 level; the padding is cropped off the prediction again
+    test_cfg=dict(size_divisor=32))
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
