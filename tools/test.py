@@ -30,8 +30,10 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    checkpoint = checkpoint_for_tool(args.checkpoint)
+    if not os.path.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint file not found: {args.checkpoint}')
     require_data(cfg, ['test'])
+    checkpoint = checkpoint_for_tool(args.checkpoint)
     cfg.load_from = args.checkpoint
     if args.show_dir:
         if 'visualization' not in cfg.default_hooks:
