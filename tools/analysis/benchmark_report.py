@@ -213,6 +213,31 @@ SCAN_METHODS = {'triton': 'mmvim (Triton)', 'mamba_ssm, 2 calls + flips':
                 'torch (reference path)': "mmvim 'torch' backend"}
 
 
+FUSED_OPS = {'conv': 'conv1d + SiLU', 'add_rms_norm': 'add + RMSNorm'}
+
+
+def render_fused_ops(root, spec):
+    """benchmark_fused_ops.py's rows: a row per case, a column per (op, pass), GPU time in us of
+    the Triton kernels / the PyTorch reference path."""
+    source, = spec.sources
+    data = load(root, source.path)
+    cases = list(dict.fromkeys(tuple(r['case']) for r in data['rows']))
+    columns = list(dict.fromkeys((r['op'], r['pass']) for r in data['rows']))
+    rows = []
+    for case in cases:
+        row = [f'{NAMES.get(case[0], case[0])}, {case[1]}, batch {case[2]}']
+        for op, pas in columns:
+            by = {r['method']: r for r in data['rows']
+                  if (tuple(r['case']), r['op'], r['pass']) == (case, op, pas)}
+            row.append(' / '.join('-' if by.get(m) is None else fmt(1e3 * by[m]['gpu_ms'], 1)
+                                  for m in ('triton', 'torch')))
+        rows.append(row)
+    header = ['model, side, batch'] + [f'{FUSED_OPS.get(op, op)}, {pas}' for op, pas in columns]
+    return ([spec.title, ''] + table(header, rows) + ['']
+            + ['- Run: ' + stamp(data['meta'], source.path, source.note)]
+            + meta_lines(data['meta']))
+
+
 def render_side_by_side(root, spec):
     """A transcribed side-by-side run: a row per point, 'eager / CUDA graph' ms (and MiB) per
     implementation."""
@@ -339,8 +364,9 @@ BLOCKS = {
     'scan': Spec(render_scan, [Source('scan/h200/results.json')],
                  '**Both directions, one run: GPU time (wall time) per call.**',
                  plots=[('scan', 0, 'results.png')]),
-    'fused-ops': Spec(render_generic, [Source('fused_ops/h100/results.json')],
-                      '**GPU time per call in us, Triton / PyTorch reference.**'),
+    'fused-ops': Spec(render_fused_ops, [Source('fused_ops/h100/results.json')],
+                      '**GPU time per call in us, Triton / PyTorch reference path.**',
+                      plots=[('fused', 0, 'results')]),
     'backbone-h200': Spec(
         render_side_by_side, [H200],
         '**Backbone inference, bf16: ms per batch, eager / CUDA graph.**',
@@ -477,6 +503,20 @@ def plot_block(root, spec):
                 f'bidirectional selective scan, {data["meta"]["device"]}, '
                 f'{str(data["meta"]["date"])[:10]}', str(path))
             written.append(str(path))
+        elif kind == 'fused':             # as benchmark_fused_ops.py draws its JSON
+            sys.path.insert(0, str(Path(__file__).parent))
+            import benchmark_scan
+            source = spec.sources[index]
+            data = load(root, source.path)
+            cases = list(dict.fromkeys(tuple(r['case']) for r in data['rows']))
+            for op in dict.fromkeys(r['op'] for r in data['rows']):
+                path = (Path(root) / DATA / source.path).parent / f'{arg}_{op}.png'
+                benchmark_scan.plot_gpu_ms(
+                    [r for r in data['rows'] if r['op'] == op], [list(c) for c in cases],
+                    lambda c: f'{c[0]} {c[1]} b{c[2]}',
+                    f'{FUSED_OPS.get(op, op)}, bf16 autocast, {data["meta"]["device"]}',
+                    str(path))
+                written.append(str(path))
         elif kind == 'headline':
             written.append(plot_headline(root, Path(root) / arg))
     return written
@@ -535,6 +575,11 @@ def plot_links(root, spec):
         folder = str(Path(spec.sources[index].path).parent)
         if kind == 'scan':
             links.append(f'![GPU time per call](benchmark_data/{folder}/{arg})')
+            continue
+        if kind == 'fused':
+            ops = dict.fromkeys(r['op'] for r in load(root, spec.sources[index].path)['rows'])
+            links += [f'![{FUSED_OPS.get(op, op)}: GPU time per call]'
+                      f'(benchmark_data/{folder}/{arg}_{op}.png)' for op in ops]
             continue
         pts = [p for p in load(root, spec.sources[index].path)['points']
                if (p['part'], p['mode'], p['dtype'], p['batch']) == arg]
