@@ -105,3 +105,34 @@ def test_backbone_plus_fpn_gives_strides_4_to_64(model, style, necks):
         outs = nn.Sequential(backbone, *fpn).eval()(torch.randn(1, 3, 64, 64))
     assert [tuple(o.shape) for o in outs] == [(1, 256, 64 // s, 64 // s) for s in (4, 8, 16, 32,
                                                                                   64)]
+
+
+def test_large_resolutions_are_measured_at_batch_1_only(tmp_path):
+    out = tmp_path / 'bench'
+    results = benchmark.main(['--device', 'cpu', '--models', 'vim-ti', '--parts', 'backbone',
+                              '--resolutions', '32', '--large-resolutions', '48', '--batch', '2',
+                              '--warmup', '0', '--iters', '1', '--out-dir', str(out)])
+    assert [(p['resolution'], p['batch']) for p in results['points']] == [(32, 2), (48, 1)]
+    assert json.loads((out / 'results.json').read_text())['points'] == results['points']
+    assert sorted(path.name for path in out.glob('*.png')) == [
+        'fps_backbone_infer_fp32_b1.png', 'fps_backbone_infer_fp32_b2.png']
+
+
+@pytest.mark.parametrize('argv, resolutions, large', [
+    ([], benchmark.RESOLUTIONS, [3072, 4096]),              # the default sweep covers them
+    (['--resolutions', '512', '1024'], [512, 1024], []),    # given resolutions: only those
+    (['--resolutions', '512', '--large-resolutions', '4096'], [512], [4096]),
+    (['--large-resolutions'], benchmark.RESOLUTIONS, []),
+])
+def test_large_resolutions_default_with_the_default_resolutions_only(argv, resolutions, large):
+    args = benchmark.parse_args(argv)
+    assert (args.resolutions, args.large_resolutions) == (resolutions, large)
+
+
+def test_results_json_is_written_atomically(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(benchmark, 'write_atomically',
+                        lambda path, data: calls.append((path, json.loads(data))))
+    benchmark.write_json(tmp_path / 'results.json', {'points': [1]})
+    assert calls == [(tmp_path / 'results.json', {'points': [1]})]
+    assert not (tmp_path / 'results.json').exists()         # nothing else wrote it

@@ -1,4 +1,4 @@
-"""FPS and peak GPU memory of Vim and DeiT backbones (+ FPN) against input resolution (issue 7).
+"""FPS and peak GPU memory of Vim and DeiT backbones (+ FPN) against input resolution.
 
 One point per model x resolution x part x mode x dtype x batch:
 
@@ -29,6 +29,12 @@ One point per model x resolution x part x mode x dtype x batch:
 - dtype: fp32, or bf16 / fp16 through ``torch.autocast`` (weights stay fp32).
 - resolution: square images; a side that is not a multiple of 16 (the patch) is rounded up to
     one, as padding to ``size_divisor=16`` would (738 -> 752); the JSON keeps both.
+    ``--resolutions`` are measured at every ``--batch``; ``--large-resolutions`` at batch 1 only,
+    after them (where Vim's cost, linear in the tokens, leaves attention's quadratic one behind:
+    4096 is 65,536 patches, and naive attention's fp32 scores alone take 16 GiB per head and
+    image). They default to 3072 and 4096 when ``--resolutions`` is left at its default, and to
+    none when ``--resolutions`` is given (pass both to have both; ``--large-resolutions``
+    without values for none).
 
 Timing: ``--warmup`` steps, then up to ``--iters`` timed steps (at least 3, stopped after
 ``--max-seconds``); each step is timed between CUDA events, with no synchronisation between
@@ -55,6 +61,8 @@ it or in ``--out-dir`` when given.
 
     python tools/analysis/benchmark.py --models vim-ti deit-ti --dtype fp32 bf16 --batch 1 8
     python tools/analysis/benchmark.py --models vim-s deit-s --resolutions 512 2048 --modes train
+    python tools/analysis/benchmark.py --dtype bf16 --batch 8 --resolutions 512 1024 2048 \
+        --large-resolutions 3072 4096     # the large ones at batch 1
     python tools/analysis/benchmark.py --models configs/cascade-mask-rcnn_vim-ti_vitdet_coco.py
     python tools/analysis/benchmark.py --device cpu --resolutions 64 96 --iters 3
 """
@@ -79,6 +87,7 @@ sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..'))
 from mmvim.models import ViTDet, VisionMamba  # noqa: E402
 from mmvim.models.layers import ATTN_IMPLS  # noqa: E402
 from mmvim.models.utils import CUDAGraphRunner, GraphedTraining  # noqa: E402
+from mmvim.utils.atomic_write import write_atomically  # noqa: E402
 
 PRESETS = {
     'vim-ti': (VisionMamba, dict(arch='tiny', embed_dim=192)),
@@ -103,9 +112,11 @@ FPN_NECKS = ('FPN', 'SimpleFPN')
 PARTS = ('backbone', 'backbone+fpn')
 MODES = ('infer', 'train')
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-# How a step is executed. Issue 8 adds a low-launch path (CUDA graphs / torch.compile) here.
+# How a step is executed: op by op, or replayed as CUDA graphs (one launch per forward).
 EXECUTIONS = ('eager', 'cuda_graph')
 PATCH = 16
+RESOLUTIONS = [512, 640, 738, 1024, 1248]
+LARGE_RESOLUTIONS = [3072, 4096]       # measured at batch 1 only
 
 
 @dataclass
@@ -304,16 +315,19 @@ def warm_up_libraries(device, dtypes):
 
 
 def sweep(variants, resolutions, parts, modes, dtypes, batches, device, timing, execution,
-          on_point=None):
+          on_point=None, large_resolutions=()):
     """Measure every point, calling ``on_point(point)`` as each finishes; returns the points.
 
-    Models are built once per (resolution, variant), on ``device``. Resolutions are the outer
-    loop, so a sweep cut short still has every model at the smaller ones.
+    ``resolutions`` are measured at every batch size of ``batches``, then ``large_resolutions``
+    at batch 1 only. Models are built once per (resolution, variant), on ``device``.
+    Resolutions are the outer loop, so a sweep cut short still has every model at the smaller
+    ones.
     """
     points = []
     if device.type == 'cuda':
         warm_up_libraries(device, dtypes)
-    for resolution in resolutions:
+    plan = [(r, batches) for r in resolutions] + [(r, [1]) for r in large_resolutions]
+    for resolution, resolution_batches in plan:
         for variant in variants:
             side = math.ceil(resolution / PATCH) * PATCH
             with device:
@@ -321,7 +335,7 @@ def sweep(variants, resolutions, parts, modes, dtypes, batches, device, timing, 
             for part in parts:
                 model = backbone if part == 'backbone' else nn.Sequential(backbone, *fpn)
                 neck = '+'.join(type(m).__name__ for m in fpn) if part != 'backbone' else None
-                for mode, dtype, batch in itertools.product(modes, dtypes, batches):
+                for mode, dtype, batch in itertools.product(modes, dtypes, resolution_batches):
                     point = dict(variant.info, label=variant.label, part=part, neck=neck,
                                  mode=mode, execution=execution, dtype=dtype, batch=batch,
                                  resolution=resolution, input_size=side)
@@ -393,54 +407,72 @@ def _cell(p):
     return f'{p["fps"]:.1f}' + (f' / {mem:.0f}' if mem is not None else '')
 
 
-def plot(points, meta, out_dir):
-    """fps_*.png and (GPU) memory_*.png per group: a line per model against resolution, OOM
-    marked at the top. Returns the paths written."""
+def draw_lines(ax, points, rows, metric, log):
+    """Draw ``metric`` ('fps' or 'peak_memory_mib') of ``points`` on ``ax`` against resolution:
+    a line per label of ``rows`` ({label: legend name}), OOM points marked at the top; log
+    scale on the y axis when ``log``. Used by :func:`plot` and by benchmark_report.py."""
+    from matplotlib.ticker import FuncFormatter
+
+    ooms = []
+    for label, row in rows.items():
+        mine = sorted(((p['resolution'], p) for p in points if p['label'] == label),
+                      key=lambda pair: pair[0])
+        ok = [(r, p[metric]) for r, p in mine if p['status'] == 'ok' and p[metric] is not None]
+        line, = ax.plot([r for r, _ in ok], [v for _, v in ok], marker='o', label=row)
+        ooms += [(r, line.get_color()) for r, p in mine if p['status'] == 'OOM']
+    if log:
+        ax.set_yscale('log')
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:g}'))
+    top = ax.get_ylim()[1]
+    for resolution, color in ooms:
+        ax.annotate('OOM', (resolution, top), color=color, ha='center', va='top')
+    ax.set(xlabel='resolution (square input side)',
+           xticks=sorted({p['resolution'] for p in points if p['label'] in rows}))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+METRICS = (('fps', 'images / s', True),
+           ('peak_memory_mib', 'peak memory beyond weights (MiB)', False))
+
+
+def plot(points, meta, out_dir, keys=None):
+    """fps_*.png and (GPU) memory_*.png per group (of ``keys`` only, when given): a line per
+    model against resolution, OOM marked at the top. Returns the paths written."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     written = []
     for key, pts in groups(points).items():
+        if keys is not None and key not in keys:
+            continue
         title, rows = describe(key, pts)
-        for metric, ylabel, log in (('fps', 'images / s', True),
-                                    ('peak_memory_mib', 'peak memory beyond weights (MiB)', False)):
+        for metric, ylabel, log in METRICS:
             if not any(p[metric] is not None for p in pts):
                 continue
             fig, ax = plt.subplots(figsize=(7, 4.5))
-            ooms = []
-            for label, row in rows.items():
-                mine = sorted((p['resolution'], p) for p in pts if p['label'] == label)
-                ok = [(r, p[metric]) for r, p in mine if p['status'] == 'ok']
-                line, = ax.plot([r for r, _ in ok], [v for _, v in ok], marker='o', label=row)
-                ooms += [(r, line.get_color()) for r, p in mine if p['status'] == 'OOM']
-            if log:
-                ax.set_yscale('log')
-                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:g}'))
-            top = ax.get_ylim()[1]
-            for resolution, color in ooms:
-                ax.annotate('OOM', (resolution, top), color=color, ha='center', va='top')
-            ax.set(xlabel='resolution (square input side)', ylabel=ylabel,
-                   xticks=sorted({p['resolution'] for p in pts}))
+            draw_lines(ax, pts, rows, metric, log)
+            ax.set_ylabel(ylabel)
             ax.set_title(f'{title}\n{meta["device"]}, {pts[0]["execution"]}', fontsize=9)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
             fig.tight_layout()
-            part, mode, dtype, batch = key
-            name = (f'{"fps" if metric == "fps" else "memory"}_{part.replace("+", "-")}_{mode}_'
-                    f'{dtype}_b{batch}.png')
+            name = plot_name(key, metric)
             fig.savefig(osp.join(out_dir, name), dpi=120)
             plt.close(fig)
             written.append(osp.join(out_dir, name))
     return written
 
 
+def plot_name(key, metric):
+    """The file name :func:`plot` gives the plot of a group's ``metric``."""
+    part, mode, dtype, batch = key
+    return (f'{"fps" if metric == "fps" else "memory"}_{part.replace("+", "-")}_{mode}_'
+            f'{dtype}_b{batch}.png')
+
+
 def write_json(path, results):
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(results, f, indent=1)
-    os.replace(tmp, path)
+    """Write ``results`` as JSON whole or not at all (a reader never sees half a file)."""
+    write_atomically(path, json.dumps(results, indent=1).encode())
 
 
 def environment(device):
@@ -464,8 +496,12 @@ def parse_args(argv):
                                      epilog=__doc__.split('\n', 2)[2])
     parser.add_argument('--models', nargs='+', default=['vim-ti', 'deit-ti'],
                         help=f'presets ({", ".join(PRESETS)}) or config files')
-    parser.add_argument('--resolutions', nargs='+', type=int,
-                        default=[512, 640, 738, 1024, 1248])
+    parser.add_argument('--resolutions', nargs='+', type=int, default=None,
+                        help=f'measured at every --batch (default: {RESOLUTIONS})')
+    parser.add_argument('--large-resolutions', nargs='*', type=int, default=None,
+                        help=f'measured at batch 1 only, after --resolutions (default: '
+                        f'{LARGE_RESOLUTIONS} with the default --resolutions, none with given '
+                        'ones; no values: none)')
     parser.add_argument('--parts', nargs='+', choices=PARTS, default=list(PARTS))
     parser.add_argument('--modes', nargs='+', choices=MODES, default=['infer'])
     parser.add_argument('--dtype', nargs='+', choices=list(DTYPES), default=['fp32'])
@@ -487,6 +523,10 @@ def parse_args(argv):
     parser.add_argument('--replot', metavar='RESULTS_JSON',
                         help='only redraw the table and plots of a results.json')
     args = parser.parse_args(argv)
+    if args.large_resolutions is None:
+        args.large_resolutions = LARGE_RESOLUTIONS if args.resolutions is None else []
+    if args.resolutions is None:
+        args.resolutions = RESOLUTIONS
     if args.out_dir is None:
         args.out_dir = (osp.dirname(args.replot) or '.') if args.replot else 'work_dirs/benchmark'
     return args
@@ -526,7 +566,7 @@ def main(argv=None):
         print(point_line(point, width), flush=True)
 
     sweep(variants, args.resolutions, args.parts, args.modes, args.dtype, args.batch, device,
-          timing, args.execution, on_point)
+          timing, args.execution, on_point, args.large_resolutions)
     print(summary(results['points']))
     try:
         for path in plot(results['points'], meta, args.out_dir):

@@ -14,6 +14,7 @@ torch.profiler). Prints a table, writes JSON (--out) and a bar plot of the GPU t
     python tools/analysis/benchmark_fused_ops.py --out work_dirs/fused_ops.json
 """
 import argparse
+import datetime
 import itertools
 import json
 import os.path as osp
@@ -104,8 +105,11 @@ def main():
                          'gpu_ms': gpu_ms})
             print(f'{op:13s} {model:6s} {side:5d} b{batch:<3d} {backend:7s} '
                   f'{rows[-1]["pass"]:20s} {ms:9.4f} ms (GPU {gpu_ms:.4f} ms)', flush=True)
-    meta = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, dtype='bfloat16',
-                kernel_size=KERNEL_SIZE)
+    import triton
+    meta = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
+                triton=triton.__version__, cuda=torch.version.cuda,
+                date=datetime.datetime.now().isoformat(timespec='seconds'), command=sys.argv,
+                dtype='bfloat16', kernel_size=KERNEL_SIZE)
     with open(args.out, 'w') as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=1)
     for op, (title, _, _) in OPS.items():

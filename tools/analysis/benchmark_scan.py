@@ -14,6 +14,7 @@ Prints a table, writes JSON (--out) and, when matplotlib imports, a bar plot (GP
         --layout vim
 """
 import argparse
+import datetime
 import itertools
 import json
 import os.path as osp
@@ -174,7 +175,10 @@ def main():
                          'gpu_ms': gpu_ms})
             print(f'{str(shape):18s} {name:28s} {rows[-1]["pass"]:20s} {ms:9.4f} ms '
                   f'(GPU {gpu_ms:.4f} ms)', flush=True)
+    import triton
     meta = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
+                triton=triton.__version__, cuda=torch.version.cuda,
+                date=datetime.datetime.now().isoformat(timespec='seconds'), command=sys.argv,
                 config={**triton_interface.DEFAULT_CONFIG, **triton_interface.CONFIG_OVERRIDE},
                 dtype='bfloat16', dstate=16, layout=args.layout)
     with open(args.out, 'w') as f:
