@@ -132,6 +132,12 @@ def stamp(meta, path, note=None):
     return line + (f' **{note}.**' if note else '')
 
 
+def short_stamp(meta):
+    """Device and date of a run, for the README; its full stamp is in docs/benchmarks.md."""
+    return (f'{meta["device"]}, {str(meta["date"])[:10]}'
+            + (' (transcribed)' if meta.get('transcribed') else ''))
+
+
 def meta_lines(meta):
     """The file's own description of what it measured, and its notes."""
     lines = [f'- Measured: {meta["method"]}.'] if meta.get('method') else []
@@ -316,9 +322,9 @@ def render_headline(root, spec):
             ' / '.join(text + ('' if src is None or single[c] else letter(src))
                        for text, src in parts) for c, parts in enumerate(row)])
     lines = [spec.title, ''] + table(header, rows) + ['']
-    lines += [f'- "-": {reason}.' for reason in missing]
-    for path, (mark, source) in letters.items():
-        lines.append(f'- {mark} ' + stamp(load(root, path)['meta'], path, source.note))
+    runs = [f'{mark} {short_stamp(load(root, path)["meta"])}'
+            for path, (mark, _) in letters.items()]
+    lines.append('Runs: ' + '; '.join(runs) + '. "-": ' + '; '.join(missing) + '.')
     return lines + spec.after
 
 
@@ -431,12 +437,10 @@ BLOCKS = {
 HEADLINE_POINTS = [(512, 1), (512, 8), (1248, 1), (1248, 8), (2048, 1), (2048, 8)]
 
 
-def _naive(execution):
-    """DeiT-Ti naive's sources for one execution: batch-1 and batch-8 runs alike."""
-    suffix = '' if execution == 'eager' else '-cuda-graph'
-    return [NAIVE_RUN] * (execution == 'eager') + [
-        Source(f'{SWEEP}/b{b}-bf16{suffix}/results.json', ('deit-ti (naive)', ), NAIVE)
-        for b in (1, 8)]
+def _naive():
+    """DeiT-Ti naive's eager sources: batch-1 and batch-8 runs alike."""
+    return [NAIVE_RUN] + [Source(f'{SWEEP}/b{b}-bf16/results.json', ('deit-ti (naive)', ), NAIVE)
+                          for b in (1, 8)]
 
 
 def _deit_sdpa_memory():
@@ -448,32 +452,27 @@ NO_H200 = '1248 at batch 1 was not in the H200 run'
 BLOCKS['headline'] = Spec(
     render_headline, [],
     '**Vim-Ti backbone against the official Vim-Ti and DeiT-Ti**, bf16 inference, random weights: '
-    'ms per batch, eager / CUDA graph, and peak memory above the weights (eager). Devices per '
-    'column; the letters name the runs below.',
-    header=['input, batch', 'mmvim Vim-Ti, ms (H200)', 'official Vim-Ti, ms (H200)',
-            'DeiT-Ti SDPA, ms (H200)', 'DeiT-Ti naive, ms (H100)', 'mmvim Vim-Ti, MiB (H100)',
-            'official Vim-Ti, MiB', 'DeiT-Ti SDPA, MiB (H100)', 'DeiT-Ti naive, MiB (H100)'],
+    'ms per batch (eager / CUDA graph) and peak memory above the weights (eager). The letters '
+    'name the runs; their commands and the rest of the points: docs/benchmarks.md.',
+    header=['input, batch', 'mmvim Vim-Ti, ms', 'official Vim-Ti, ms', 'DeiT-Ti SDPA, ms',
+            'DeiT-Ti naive, ms', 'mmvim Vim-Ti, MiB', 'DeiT-Ti SDPA, MiB', 'DeiT-Ti naive, MiB'],
     points=HEADLINE_POINTS,
     columns=[
         *[dict(label=label, metric='ms-only', missing=NO_H200,
                executions=[('eager', [H200]), ('cuda_graph', [H200])])
           for label in ('vim-ti', 'vim-ti (official)', 'deit-ti (sdpa)')],
         dict(label='deit-ti (naive)', metric='ms-only', missing='no H100 run measured it',
-             executions=[('eager', _naive('eager')), ('cuda_graph', _naive('cuda_graph'))]),
+             executions=[('eager', _naive())]),
         dict(label='vim-ti', metric='memory', executions=[('eager', [EAGER])],
              missing=("mmvim Vim-Ti's memory at 512 was last measured eagerly on 2026-11-24, "
                       "before its inference stopped saving the scan's states; that figure is "
                       "not today's")),
-        dict(label='vim-ti (official)', metric='memory', executions=[('eager', [H200])],
-             missing='the H200 run did not measure inference memory, and no H100 run '
-                     'measured the official code'),
         dict(label='deit-ti (sdpa)', metric='memory', missing='no run measured it',
              executions=[('eager', _deit_sdpa_memory())]),
         dict(label='deit-ti (naive)', metric='memory', missing='no run measured it',
-             executions=[('eager', _naive('eager'))]),
+             executions=[('eager', _naive())]),
     ],
-    after=['', '![images/s and memory against resolution](docs/images/headline.png)', '',
-           'How each was measured, and more points: docs/benchmarks.md.'],
+    after=['', '![images/s and memory against resolution](docs/images/headline.png)'],
     plots=[('headline', None, 'docs/images/headline.png')])
 
 
