@@ -6,9 +6,9 @@ The kernels keep one channel on each lane and a channel's states in that thread'
 accesses; when it chose otherwise (states spread over lanes), the forward kernel converted its
 state block through shared memory at every position and needed 128 registers instead of 80,
 which is what now lets 24 programs stay resident per multiprocessor (docs/kernel_notes.md,
-session 10). The backward's second stage sums dB and dC across the lanes by a reduce-scatter
-whose results reach the atomics without a conversion (session 11; tl.sum's replicated sums
-went through shared memory). A compiled kernel that uses shared memory is one of these
+"Why A is channel-fastest"). The backward's second stage sums dB and dC across the lanes by a
+reduce-scatter whose results reach the atomics without a conversion (tl.sum's replicated sums
+went through shared memory: docs/kernel_notes.md, "Gradient sums"). A compiled kernel that uses shared memory is one of these
 regressions.
 """
 import os

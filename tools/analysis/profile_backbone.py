@@ -1,4 +1,4 @@
-"""Where a Vim backbone's time goes: torch-profiler tables of one step per case (issue 8).
+"""Where a Vim backbone's time goes: torch-profiler tables of one step per case.
 
 For each case (resolution, batch, infer or train) it builds VisionMamba (random weights, cls token
 off, the four segmentation taps), times the step (median of ``triton.testing.do_bench``, bf16

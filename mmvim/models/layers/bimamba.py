@@ -8,7 +8,8 @@ from mmvim.ops import bidirectional_conv1d_silu, bidirectional_selective_scan
 
 # Inference (no autograd) on sequences of at least this many tokens (Vim at 1024 x 1024 and up,
 # patch 16) takes the memory-lean path (BiMambaMixer.forward_lean); shorter ones the plain
-# path, whose one in_proj product is faster (H100, docs/benchmarks.md, session 8).
+# path, whose one in_proj product is faster: the lean path took 1.2-3.0% longer for Vim-Ti at
+# 1024-2048 (H100, bf16, CUDA graphs, 2026-11-25).
 LEAN_MIN_LENGTH = 4096
 
 
@@ -120,7 +121,7 @@ class BiMambaMixer(nn.Module):
         its result over the forward direction's delta. At the scan 5 such tensors are live (x_f,
         x_b, both deltas, z) against 7 in :meth:`forward`; the weight halves are cast per call,
         so autocast does not cache a copy of in_proj's weight. It costs a second in_proj product
-        (docs/benchmarks.md, session 8).
+        (1.2-3.0% of Vim-Ti's time at 1024-2048 on an H100, see ``LEAN_MIN_LENGTH``).
         """
         weight = self.in_proj.weight        # in_proj: a bias-free nn.Linear, run in halves
         x_f, x_b = self._conv(F.linear(hidden, weight[:self.d_inner]).transpose(1, 2))

@@ -30,8 +30,8 @@ class CUDAGraphRunner:
 
     Args:
         fn: callable (tensor) -> tuple of tensors, free of CPU synchronisation and of
-            data-dependent control flow; it must not change while graphs are cached (call
-            :meth:`clear` after replacing weights or moving the module).
+            data-dependent control flow; it must not change while graphs are cached (make a
+            new runner after replacing weights or moving the module, as VisionMamba does).
         max_graphs: signatures kept (least recently used dropped first): each graph holds the
             activation memory of its input size.
     """
@@ -40,9 +40,6 @@ class CUDAGraphRunner:
         self.fn = fn
         self.max_graphs = max_graphs
         self.graphs = OrderedDict()
-
-    def clear(self):
-        self.graphs.clear()
 
     def __call__(self, x):
         if not x.is_cuda or torch.is_grad_enabled():
@@ -106,7 +103,7 @@ class GraphedTraining:
     backwards, no ``set_to_none=False``). Several GPUs (DDP) are untried.
 
     Conditions, as for any CUDA graph: the parameters are updated in place (optimizers do) and
-    not replaced (call :meth:`clear` after moving or reloading the module); ``fn`` is free of CPU
+    not replaced (make a new one after moving or reloading the module); ``fn`` is free of CPU
     synchronisation and data-dependent control flow; no module in ``module`` has hooks (checked
     at capture); the outputs are the graph's buffers, which the next replay overwrites. Random
     ops (drop path) draw new numbers at each replay. Each kept signature holds a training step's
@@ -122,10 +119,6 @@ class GraphedTraining:
         self.module, self.fn = module, fn if fn is not None else module
         self.max_graphs = max_graphs
         self.graphs = OrderedDict()
-
-    def clear(self):
-        self.graphs.clear()
-        gc.collect()  # the graphed wrappers form reference cycles that hold their memory pools
 
     def __call__(self, x):
         params = list(self.module.named_parameters())

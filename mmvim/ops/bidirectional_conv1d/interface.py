@@ -16,10 +16,10 @@ from .reference import bidirectional_conv1d_silu_ref
 OP = 'bidirectional conv1d'
 # Tests set these: POISON_OUTPUTS fills outputs with NaN before the kernels run; the blocks are
 # the programs' tiles: BL positions (TILES tiles per backward program) and BE channels, one per
-# thread. Chosen on an H100 (docs/benchmarks.md, session 7): one atomic add per channel from
-# each of ~520 backward programs per channel queued on the small dw / db (69 us at (8, 384,
-# 1025)); 8 tiles a program: 31 us. Session 12 (the sliding-window backward): BL 8 with 8 or
-# 16 tiles, or 2 warps, were within 8% of this either way (docs/kernel_notes.md).
+# thread. Chosen on an H100 (docs/kernel_notes.md, sections 5 and 6): with one tile per
+# backward program, ~520 programs' atomic adds per channel queued on the small dw / db (69 us at
+# (8, 384, 1025)); 8 tiles a program: 31 us. For the sliding-window backward, BL 8 with 8 or 16
+# tiles, or 2 warps, were within 8% of these blocks either way.
 POISON_OUTPUTS = False
 FORWARD_BLOCK = dict(BL=16, BE=128, num_warps=4)
 BACKWARD_BLOCK = dict(BL=16, TILES=8, BE=128, num_warps=4)

@@ -85,7 +85,7 @@ def add_channel_sums(ptr, x, t, L, NSTATE):
     the channel whose remaining bits are 0 stores. Vim's 16 states over 32 lanes then cost 16
     shuffles (NP - 1 + log2(32 / NP) for NP <= 32) instead of tl.sum's 80, and the sums reach
     the atomics spread over the lanes, without a layout conversion (docs/kernel_notes.md,
-    session 11). With more than one warp per program the gathers between warps go through
+    "Gradient sums"). With more than one warp per program the gathers between warps go through
     shared memory.
     """
     BD: tl.constexpr = x.shape[2]

@@ -8,13 +8,15 @@ walks each row's chunks in the direction's order, ``h <- exp(A sum_j) h + end_j`
 and overwrites chunk j's end state with h (in the buffer's dtype): the state entering the chunk
 after it, which stage 2 loads (:func:`~.triton_common.entering_state`). Each chunk is
 folded once, instead of every stage-2 program folding all chunks before its own (NC - 1 folds
-for the last chunk; docs/kernel_notes.md, session 8).
+for the last chunk; forward + backward at (1, 384, 6084) 0.698 ms that way, 0.595 with this
+kernel: docs/kernel_notes.md, section 5).
 
 Grid (batch * ceil(dim / BD), 2): one program per row of BD channels and direction, one channel
 per lane as in the scan kernels; the NP states of a channel are split over the program's warps
 (every (channel, state) pair is its own chain). The walk over chunks is serial: at batch 1 the
 whole GPU runs only these 2 * ceil(dim / BD) programs, so they load BLOCK chunks' links at once
-and fold them one by one (docs/kernel_notes.md, session 9).
+and fold them one by one (the carry at (1, 384, 16385): 0.059 ms serial, 0.024 with 8 links
+loaded at once over 4 warps; docs/kernel_notes.md, section 4).
 """
 import triton
 import triton.language as tl

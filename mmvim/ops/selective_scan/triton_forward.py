@@ -20,7 +20,8 @@ see triton_interface._state_buffer), for the backward kernel.
 The scan steps one position at a time, ``h = exp(delta A) h + delta B u`` on the thread's
 (NP, channels) state, with the next position's inputs loaded before the current one is used:
 stores sit between the steps and the compiler does not move loads across them, so without
-that every step waited for its loads (docs/kernel_notes.md, v4).
+that every step waited for its loads (forward at (8, 768, 1024) 0.717 ms against 0.460 on an
+H100: docs/kernel_notes.md, section 5).
 """
 import triton
 import triton.language as tl

@@ -35,15 +35,16 @@ CONFIG_OVERRIDE = {}
 # waves of backward programs (what a multiprocessor holds comes from the compiled kernel's
 # registers); where that is unknown (no compiled kernel, as under the interpreter), WAVES
 # programs. With the resident count known and no CHUNKS override, forward chunks keep at least
-# MIN_TILES_F tiles (the last may be shorter). One-warp programs were the fastest on an H100
-# (docs/kernel_notes.md, v4, backward v4, sessions 5 and 8). PROGRAMS_F 24: the forward
-# kernel's 80 registers let 24 programs stay resident (session 10's sweep of 12-24); WAVES_B 3
-# (session 11's sweep of 1-4 on the backward's 255-register kernel). The carry
-# kernel loads CARRY_BLOCK chunk links at once and splits a row's states over CARRY_WARPS warps
-# (session 9). MAXNREG_SAVE caps the registers of the forward kernel when it saves states for
-# the backward (0: no cap), so that as many programs stay resident as in inference; where the
-# Triton in use would spill under the cap, the kernel is compiled without it (session 13:
-# Triton 3.6 fits the saving kernel in 80 registers, 104 uncapped; 3.9 would spill).
+# MIN_TILES_F tiles (the last may be shorter). Each setting's measured reason, on an H100, is in
+# docs/kernel_notes.md, section 4: one-warp forward programs (32 channels, 1 warp) were the
+# fastest of the widths tried; PROGRAMS_F 24: the forward kernel's 80 registers let 24 programs
+# stay resident, the fastest of 12-24; WAVES_B 3: the fastest of 1-4 waves of the backward's
+# 255-register kernel. The carry kernel loads CARRY_BLOCK chunk links at once and splits a row's
+# states over CARRY_WARPS warps (at batch 1 its serial walk waited a memory latency per chunk).
+# MAXNREG_SAVE caps the registers of the forward kernel when it saves states for the backward
+# (0: no cap), so that as many programs stay resident as in inference; where the Triton in use
+# would spill under the cap, the kernel is compiled without it (Triton 3.6 fits the saving
+# kernel in 80 registers, 104 uncapped; 3.9 would spill).
 DEFAULT_CONFIG = dict(T=4, BD_F=32, WARPS_F=1, BD_B=32, WARPS_B=1, PROGRAMS_F=24, WAVES_B=3,
                       WAVES=8, MIN_TILES_F=6, CARRY_BLOCK=8, CARRY_WARPS=4, MAXNREG_SAVE=80)
 
@@ -170,7 +171,8 @@ class _Plan:
     1248: 12.5 MB of a 75 MiB inference peak). The carry folds them in float32 registers, but
     the ends' roundings add up along the chain, decayed like the state: the outputs move by 1
     to 2.6 times bfloat16's own rounding of them, more for slow decays (small |A|) and many
-    chunks, within the 1e-2 the bfloat16 tests allow (docs/kernel_notes.md, session 14). The
+    chunks, within the 1e-2 the bfloat16 tests allow (docs/kernel_notes.md, "Why bfloat16
+    stored states"). The
     backward's adjoint links stay float32."""
 
     def __init__(self, kernel, slots, z, softplus, scale, cfg, bd, warps, per_sm, min_tiles,
@@ -323,9 +325,9 @@ def _state_buffer(slot, T):
     bf16) peaked; bfloat16 halves them (peak 7564 -> 5255 MiB). The backward rescans each tile
     in float32 from the rounded state: the gradients that depend on the states (dA, dC,
     delta's, z's) move by about bfloat16's rounding, the order of the error bfloat16 inputs and
-    gradients carry anyway (docs/kernel_notes.md, session 13). float16 inputs keep float32
-    states: their gradients are about ten times more accurate than bfloat16 states would
-    leave them, and float16 states could overflow."""
+    gradients carry anyway (docs/kernel_notes.md, "Why bfloat16 stored states"). float16
+    inputs keep float32 states: their worst gradient error is 2.4e-4 against float64, 4.1e-3
+    with bfloat16 states, and float16 states could overflow."""
     u = slot[0]
     batch, dim, length = u.shape
     return torch.empty(batch, triton.cdiv(length, T), triton.next_power_of_2(slot[2].shape[1]),
@@ -434,7 +436,7 @@ def _prepare(*slot_tensors):
     the chunk links (channel-fastest too) then put one channel on each lane, all states in that
     thread's registers. With A state-fastest it saw no contiguity anywhere in the block and
     spread the states over lanes, converting layouts through shared memory at every position
-    (docs/kernel_notes.md, session 10)."""
+    (docs/kernel_notes.md, "Why A is channel-fastest")."""
     prepared = list(slot_tensors)
     for i, t in enumerate(prepared):
         if t is None:
