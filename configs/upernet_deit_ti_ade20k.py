@@ -1,5 +1,5 @@
 # UperNet + DeiT-Ti on ADE20K, the paper's baseline for Vim-Ti, trained exactly as
-# upernet_vim_ti_ade20k.py. Paper: 39.2 mIoU.
+# upernet_vim_ti_ade20k.py. Paper: 39.2 mIoU (not reproduced here).
 _base_ = [
     './_base_/models/upernet_deit_ti.py', './_base_/datasets/ade20k.py',
     'mmseg::_base_/default_runtime.py', './_base_/schedules/schedule_60k.py'
