@@ -7,6 +7,6 @@ from .state_dict_fit import check_mostly_fits, check_state_dict_fits
 from .work_dir import claim_work_dir
 
 __all__ = ['add_trust_checkpoint_option', 'check_mostly_fits', 'check_state_dict_fits',
-           'checkpoint_dir', 'checkpoint_for_tool', 'checkpoint_to_convert', 'claim_work_dir', 'find_resumable_checkpoint',
-           'load_checkpoint_file', 'use_atomic_local_backend',
+           'checkpoint_dir', 'checkpoint_for_tool', 'checkpoint_to_convert', 'claim_work_dir',
+           'find_resumable_checkpoint', 'load_checkpoint_file', 'use_atomic_local_backend',
            'use_safe_mmengine_checkpoint_loader']

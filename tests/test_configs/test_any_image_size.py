@@ -98,7 +98,8 @@ def test_image_the_pipeline_cannot_load_is_named(size, tmp_path):
     cfg = narrow('upernet_vim_ti_ade20k.py')
     root = tmp_path / 'data'
     ade_data(cfg, ade_layout(root, [size], 150))
+    image, annotation = (root / 'images/validation/odd_0.jpg',
+                         root / 'annotations/validation/odd_0.png')
     with pytest.raises(RuntimeError, match='CheckedADE20KDataset: the data pipeline failed on '
-                                           f'sample 0 \\(image {root}/images/validation/odd_0.jpg, '
-                                           f'annotation {root}/annotations/validation/odd_0.png'):
+                                           f'sample 0 \\(image {image}, annotation {annotation}'):
         evaluate(cfg, tmp_path)

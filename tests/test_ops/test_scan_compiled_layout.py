@@ -8,8 +8,8 @@ state block through shared memory at every position and needed 128 registers ins
 which is what now lets 24 programs stay resident per multiprocessor (docs/kernel_notes.md,
 "Why A is channel-fastest"). The backward's second stage sums dB and dC across the lanes by a
 reduce-scatter whose results reach the atomics without a conversion (tl.sum's replicated sums
-went through shared memory: docs/kernel_notes.md, "Gradient sums"). A compiled kernel that uses shared memory is one of these
-regressions.
+went through shared memory: docs/kernel_notes.md, "Gradient sums"). A compiled kernel that uses
+shared memory is one of these regressions.
 """
 import os
 import subprocess

@@ -204,7 +204,8 @@ def damaged_files(directory):
     random = os.urandom(4096)
     return {
         'notes.pth': (b'some text\n', "is not a checkpoint: it is text, starting with 'some text"),
-        'page.pth': (b'<!DOCTYPE html><html>404</html>', 'is not a checkpoint: it is an HTML page'),
+        'page.pth': (b'<!DOCTYPE html><html>404</html>',
+                     'is not a checkpoint: it is an HTML page'),
         'empty.pth': (b'', 'is not a checkpoint: it is empty'),
         'random.pth': (b'\x01' + random, 'is not a checkpoint: it is binary data'),
         'random_pickle.pth': (b'\x80\x02' + random, 'could not read checkpoint .* it is damaged'),

@@ -13,7 +13,8 @@ class PatchEmbed(nn.Module):
     cut into its patches, (B, h, w, C * p * p), and multiplied by the weight viewed as
     (embed_dim, C * p * p): the same sums as the convolution, on the GEMM kernels. (Left to
     pick, cuDNN ran this convolution as an implicit SGEMM, 0.79 ms at 1248 x 1248, batch 8, on
-    an H100 in bf16, 2026-11-25.) With stride != patch_size the convolution runs. Under autocast the image is cast before it is cut, so the patch copy is 16-bit.
+    an H100 in bf16, 2026-11-25.) With stride != patch_size the convolution runs. Under
+    autocast the image is cast before it is cut, so the patch copy is 16-bit.
     """
 
     def __init__(self, in_channels, embed_dim, patch_size, stride):
