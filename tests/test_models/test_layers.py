@@ -1,5 +1,4 @@
 """Vim's building blocks against independent, official-style formulations."""
-import math
 
 import pytest
 import torch
