@@ -15,8 +15,18 @@ import mmvim  # noqa: F401
 from tests.narrow_configs import CONFIGS, narrow
 
 SIZES = [(2, 2), (3, 7), (45, 150), (300, 20)]     # (height, width)
-SEG_CONFIGS = sorted(p.name for p in CONFIGS.glob('upernet_*.py'))
-DET_CONFIGS = sorted(p.name for p in CONFIGS.glob('cascade-mask-rcnn_*.py'))
+# One config of each family: narrowed, the others are the same test pipeline, data preprocessor
+# and test settings on the same narrow model (test_siblings_test_the_same_way checks it).
+SEG_CONFIGS = ['upernet_vim_ti_ade20k.py', 'upernet_deit_ti_ade20k.py',
+               'upernet_vim_ti_mini-ade20k.py']
+DET_CONFIGS = ['cascade-mask-rcnn_vim-ti_vitdet_coco.py', 'cascade-mask-rcnn_deit-ti_vitdet_coco.py',
+               'cascade-mask-rcnn_vim-ti_vitdet_mini-coco.py']
+SIBLINGS = {'upernet_vim_s_ade20k.py': 'upernet_vim_ti_ade20k.py',
+            'upernet_deit_s_ade20k.py': 'upernet_deit_ti_ade20k.py',
+            'upernet_deit_ti_mini-ade20k.py': 'upernet_vim_ti_mini-ade20k.py',
+            'cascade-mask-rcnn_vim-s_vitdet_coco.py': 'cascade-mask-rcnn_vim-ti_vitdet_coco.py',
+            'cascade-mask-rcnn_deit-ti_vitdet_mini-coco.py':
+            'cascade-mask-rcnn_vim-ti_vitdet_mini-coco.py'}
 
 
 def write_image(path, size, rng):
@@ -58,6 +68,17 @@ def coco_layout(root, sizes, classes):
     (root / 'annotations' / 'instances_val2017.json').write_text(json.dumps(
         dict(images=images, annotations=annotations, categories=categories)))
     return root
+
+
+def test_every_config_is_covered_and_siblings_test_the_same_way():
+    shipped = {p.name for p in CONFIGS.glob('*.py')}
+    assert shipped == set(SEG_CONFIGS) | set(DET_CONFIGS) | set(SIBLINGS)
+    for name, tested in SIBLINGS.items():
+        cfg, ref = narrow(name), narrow(tested)
+        assert cfg.test_dataloader.dataset.pipeline == ref.test_dataloader.dataset.pipeline, name
+        assert cfg.model.data_preprocessor == ref.model.data_preprocessor, name
+        assert cfg.model.test_cfg == ref.model.test_cfg, name
+        assert type(cfg.model.backbone.type) is type(ref.model.backbone.type), name
 
 
 def evaluate(cfg, tmp_path):

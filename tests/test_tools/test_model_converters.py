@@ -76,17 +76,22 @@ def test_converters_refuse_to_overwrite_their_input(tmp_path, converter):
     src = tmp_path / 'weights.pth'
     torch.save({'model': timm_deit_state_dict()}, src)
     before = src.read_bytes()
-    for dst in (src, tmp_path / '.' / 'weights.pth'):
-        result = run_converter(converter, src, dst)
-        assert result.returncode != 0 and 'Traceback' not in result.stderr
-        assert f'the output {dst} is the input checkpoint {src}' in result.stderr
+    result = run_converter(converter, src, src)
+    assert result.returncode != 0 and 'Traceback' not in result.stderr
+    assert f'the output {src} is the input checkpoint {src}' in result.stderr
     assert src.read_bytes() == before
 
 
-@pytest.mark.parametrize('converter', ['vim2mmvim.py', 'deit2mmseg.py'])
-def test_converters_name_files_that_are_no_checkpoint(tmp_path, converter):
-    src = tmp_path / 'download.pth'
-    src.write_text('<html><body>Not Found</body></html>')
-    result = run_converter(converter, src, tmp_path / 'out.pth')
-    assert result.returncode != 0 and 'Traceback' not in result.stderr
-    assert f'{src} is not a checkpoint: it is an HTML page' in result.stderr
+def test_the_converters_input_is_checked_before_it_is_read(tmp_path):
+    """What both converters call (checkpoint_to_convert): the same file under another spelling
+    is refused; a file that is no checkpoint exits naming it, without a traceback."""
+    from mmvim.utils import checkpoint_to_convert
+    src = tmp_path / 'weights.pth'
+    torch.save({'model': timm_deit_state_dict()}, src)
+    with pytest.raises(SystemExit, match='is the input checkpoint'):
+        checkpoint_to_convert(str(src), str(tmp_path / '.' / 'weights.pth'))
+    assert 'model' in checkpoint_to_convert(str(src), str(tmp_path / 'out.pth'))
+    page = tmp_path / 'download.pth'
+    page.write_text('<html><body>Not Found</body></html>')
+    with pytest.raises(SystemExit, match=f'{page} is not a checkpoint: it is an HTML page'):
+        checkpoint_to_convert(str(page), str(tmp_path / 'out.pth'))
