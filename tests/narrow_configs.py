@@ -7,12 +7,10 @@ CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
 
 
 def narrow(name, width=32, head_width=16):
-    """The config ``name`` as shipped but, unless it is a mini config, with a 2-block
-    backbone ``width`` channels wide and necks and heads ``head_width`` wide: the pipelines
-    are what these tests are about, and the shipped widths cost seconds per image on a CPU."""
+    """The config ``name`` as shipped but with a 2-block backbone ``width`` channels wide and
+    necks and heads ``head_width`` wide: the pipelines are what these tests are about, and the
+    shipped models cost seconds per image on a CPU."""
     cfg = Config.fromfile(str(CONFIGS / name))
-    if 'mini' in name:
-        return cfg
     model = cfg.model
     backbone = model.backbone
     if backbone.type == 'VisionMamba':

@@ -12,6 +12,7 @@ Mini configs: configs/*_mini-ade20k.py (segmentation), configs/*_mini-coco.py (d
 The same runs with the tools: tools/train.py CONFIG, then tools/test.py CONFIG CHECKPOINT.
 """
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -22,6 +23,8 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmvim  # noqa: F401  (registers mmvim's modules; safe checkpoint loading)
+from mmvim.utils.atomic_write import write_atomically
+from mmvim.utils.resume import numbered_checkpoints
 from mmvim.utils.tool_config import load_tool_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / 'data'))
@@ -33,6 +36,21 @@ from quickstart_figure import draw, predict  # noqa: E402  (beside this file)
 MAKERS = {'MiniADE20KDataset': make_mini_ade20k, 'CheckedCocoDataset': make_mini_coco}
 METRICS = ('mIoU', 'mAcc', 'coco/bbox_mAP', 'coco/segm_mAP')
 SHOWN = 3        # validation images in the picture
+
+
+def environment(date, argv):
+    """Where and when the job ran, for quickstart.json."""
+    import mmcv
+    import mmengine
+    import torch
+    versions = {'torch': torch.__version__, 'mmcv': mmcv.__version__,
+                'mmengine': mmengine.__version__}
+    for package in ('mmseg', 'mmdet'):
+        versions[package] = __import__(package).__version__
+    device = (torch.cuda.get_device_name() if torch.cuda.is_available()
+              else f'CPU ({os.cpu_count()} cores, torch {torch.get_num_threads()} threads)')
+    return dict(device=device, date=date.isoformat(timespec='seconds'), **versions,
+                command='python tools/quickstart.py ' + ' '.join(argv[1:]))
 
 
 def positive_int(text):
@@ -51,7 +69,7 @@ def main():
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value (e.g. the data roots)')
     args = parser.parse_args()
-    start = time.perf_counter()
+    start, start_date = time.perf_counter(), datetime.datetime.now()
     cfg = load_tool_config(args.config, args.cfg_options, work_dir=args.work_dir)
     if args.iters is not None:
         cfg.train_cfg.update(max_iters=args.iters, val_interval=args.iters)
@@ -63,6 +81,11 @@ def main():
         print(f'[quickstart] making the mini dataset in {dataset.data_root}', flush=True)
         MAKERS[dataset.type](dataset.data_root)
 
+    earlier = numbered_checkpoints(cfg.work_dir)
+    if earlier:
+        print(f'[quickstart] {cfg.work_dir} holds an earlier run\'s checkpoints ('
+              f'{", ".join(os.path.basename(p) for p in earlier)}): this run writes over them '
+              '(another --work-dir keeps them)', flush=True)
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
     print('[quickstart] evaluating the untrained model', flush=True)
@@ -79,11 +102,13 @@ def main():
     summary = (f'{Path(args.config).name}, untrained -> after {cfg.train_cfg.max_iters} '
                f'iterations: {changes}')
     metrics_path = os.path.join(cfg.work_dir, 'quickstart.json')
-    with open(metrics_path, 'w') as f:
-        json.dump(dict(config=args.config, iterations=cfg.train_cfg.max_iters,
-                       untrained={k: float(v) for k, v in before.items()},
-                       trained={k: float(v) for k, v in after.items()},
-                       minutes=round(minutes, 2)), f, indent=1)
+    iteration_seconds = runner.message_hub.get_scalar('train/time').data[0]
+    write_atomically(metrics_path, json.dumps(dict(
+        meta=environment(start_date, sys.argv), config=args.config,
+        iterations=cfg.train_cfg.max_iters,
+        untrained={k: round(float(v), 4) for k, v in before.items()},
+        trained={k: round(float(v), 4) for k, v in after.items()}, minutes=round(minutes, 2),
+        seconds_per_iteration=round(float(iteration_seconds.mean()), 3)), indent=1).encode())
     picture = os.path.join(cfg.work_dir, 'quickstart.png')
     losses = runner.message_hub.get_scalar('train/loss').data[0].tolist()
     draw(picture, runner, untrained, predict(runner, shown), losses, summary)

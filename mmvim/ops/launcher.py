@@ -5,7 +5,7 @@ the same kind (every op runs once per block and step).
 the compiled kernel up by a string made of that specialisation. On the GPU machine's host
 (Triton 3.6) that is ~75 us for the selective scan's 74 parameters, of which ~50 us is the
 binding and the lookup; launching the compiled kernel itself takes ~25 us
-(docs/benchmarks.md, "host overhead"). :class:`CachedLaunch` keeps the compiled kernel Triton
+(docs/kernel_notes.md, "Host launches"). :class:`CachedLaunch` keeps the compiled kernel Triton
 chose at the first call under a key the caller computes, and launches it directly afterwards.
 
 The caller's key must determine everything Triton specialises on: the dtype and 16-byte

@@ -3,8 +3,8 @@ array: ``MMSegInferencer`` and ``init_model`` + ``inference_model``; ``DetInfere
 ``init_detector`` + ``inference_detector``. They find the test pipeline's loaders by their
 standard type names, so the configs must keep them (mmvim's checks live in its datasets).
 
-Random weights; the ADE20K and COCO configs with their pipelines as shipped and a narrow model
-(:func:`tests.narrow_configs.narrow`), the mini configs as shipped."""
+Random weights; every config with its pipelines as shipped and a narrow model
+(:func:`tests.narrow_configs.narrow`)."""
 import numpy as np
 import pytest
 from PIL import Image

@@ -2,20 +2,11 @@
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.mini_data import make_mini_coco
-from tests.test_tools.test_seg_tools import run_tool
+from tests.test_tools.test_seg_tools import data_options, run_tool
 
 REPO = Path(__file__).resolve().parents[2]
 MINI_CONFIG = 'configs/cascade-mask-rcnn_vim-ti_vitdet_mini-coco.py'
-
-
-@pytest.fixture(scope='module')
-def mini_coco(tmp_path_factory):
-    root = tmp_path_factory.mktemp('mini_coco')
-    make_mini_coco(root, num_train=6, num_val=2)
-    return root
 
 
 def test_generator_is_deterministic_and_valid_coco(tmp_path):
@@ -36,12 +27,18 @@ def test_generator_is_deterministic_and_valid_coco(tmp_path):
         assert abs(xs.min() - x) <= 1.5 and abs(xs.max() + 1 - (x + w)) <= 1.5
 
 
+def coco_options(root):
+    """``--cfg-options`` entries pointing every dataloader and evaluator of the mini COCO config
+    at ``root``."""
+    ann_file = root / 'annotations' / 'instances_val2017.json'
+    return [*data_options(f'{root}/'), f'val_evaluator.ann_file={ann_file}',
+            f'test_evaluator.ann_file={ann_file}']
+
+
 def test_train_then_test_on_mini_coco(mini_coco, tmp_path):
     work_dir = tmp_path / 'work'
-    options = [f'{loader}.dataset.data_root={mini_coco}/'
-               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    options += [f'{evaluator}.ann_file={mini_coco}/annotations/instances_val2017.json'
-                for evaluator in ('val_evaluator', 'test_evaluator')]
+    options = coco_options(mini_coco) + ['model.backbone.depth=2',
+                                         'model.backbone.out_indices=[1]']
     result = run_tool('tools/train.py', MINI_CONFIG, '--work-dir', work_dir, '--cfg-options',
                       'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
                       'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',

@@ -8,8 +8,7 @@ import sys
 import torch
 
 from mmvim.utils import load_checkpoint_file
-from tests.test_tools.test_seg_tools import MINI_CONFIG, REPO, data_options
-from tests.test_tools.test_train_reliability import SMALL
+from tests.test_tools.test_seg_tools import MINI_CONFIG, REPO, SMALL, data_options
 
 
 def _free_port():

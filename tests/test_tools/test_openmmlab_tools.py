@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mini_data import make_mini_coco
-from tests.test_tools.test_seg_tools import data_options, run_tool
+from tests.test_tools.test_det_tools import coco_options
+from tests.test_tools.test_seg_tools import SMALL, data_options, run_tool
 
 SITE = {package: Path(__import__(package).__file__).parent / '.mim' / 'tools'
         for package in ('mmseg', 'mmdet')}
@@ -13,19 +13,6 @@ SITE = {package: Path(__import__(package).__file__).parent / '.mim' / 'tools'
 TRAIN_OPTIONS = ('train_cfg.max_iters=2', 'default_hooks.logger.interval=1',
                  'default_hooks.checkpoint.interval=2', 'val_cfg=None', 'val_dataloader=None',
                  'val_evaluator=None')
-
-
-@pytest.fixture(scope='module')
-def tiny_coco(tmp_path_factory):
-    root = tmp_path_factory.mktemp('mini_coco')
-    make_mini_coco(root, num_train=4, num_val=2)
-    return root
-
-
-def coco_options(root):
-    ann_file = root / 'annotations' / 'instances_val2017.json'
-    return [*data_options(f'{root}/'), f'val_evaluator.ann_file={ann_file}',
-            f'test_evaluator.ann_file={ann_file}']
 
 
 def train_and_test(package, config, options, tmp_path):
@@ -45,12 +32,13 @@ def train_and_test(package, config, options, tmp_path):
 @pytest.mark.slow
 def test_mmseg_tools_on_the_mini_config(mini_data, tmp_path):
     log = train_and_test('mmseg', 'configs/upernet_vim_ti_mini-ade20k.py',
-                         data_options(mini_data), tmp_path)
+                         data_options(mini_data) + SMALL, tmp_path)
     assert 'mIoU:' in log and 'striped disc' in log
 
 
 @pytest.mark.slow
-def test_mmdet_tools_on_the_mini_config(tiny_coco, tmp_path):
+def test_mmdet_tools_on_the_mini_config(mini_coco, tmp_path):
     log = train_and_test('mmdet', 'configs/cascade-mask-rcnn_vim-ti_vitdet_mini-coco.py',
-                         coco_options(tiny_coco), tmp_path)
+                         coco_options(mini_coco) + ['model.backbone.depth=2',
+                                                    'model.backbone.out_indices=[1]'], tmp_path)
     assert 'coco/bbox_mAP:' in log and 'coco/segm_mAP:' in log

@@ -20,10 +20,10 @@ def test_main_job_writes_its_metrics_and_picture(mini_data, tmp_path):
 
     from PIL import Image
 
-    from tests.test_tools.test_seg_tools import data_options
+    from tests.test_tools.test_seg_tools import SMALL, data_options
     work_dir = tmp_path / 'work'
     result = run_tool('tools/quickstart.py', '--iters', '2', '--work-dir', work_dir,
-                      '--cfg-options', *data_options(mini_data))
+                      '--cfg-options', *data_options(mini_data), *SMALL)
     assert result.returncode == 0, result.stderr[-3000:]
     picture = work_dir / 'quickstart.png'
     assert f'[quickstart] picture (images, ground truth, untrained and trained predictions, ' \

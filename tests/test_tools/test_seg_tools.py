@@ -11,6 +11,9 @@ from tests.mini_data import make_mini_ade20k
 
 REPO = Path(__file__).resolve().parents[2]
 MINI_CONFIG = 'configs/upernet_vim_ti_mini-ade20k.py'
+# the mini config shrunk to 4 Vim blocks and batch 2 (about 0.5 s an iteration here)
+SMALL = ['model.backbone.depth=4', 'model.backbone.out_indices=[0,1,2,3]',
+         'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1']
 
 
 def run_tool(*args, timeout=600):
@@ -41,8 +44,7 @@ def test_train_then_test_on_mini_data(mini_data, tmp_path):
     work_dir = tmp_path / 'work'
     result = run_tool('tools/train.py', MINI_CONFIG, '--work-dir', work_dir, '--cfg-options',
                       'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-                      'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=2',
-                      *data_options(mini_data))
+                      'default_hooks.checkpoint.interval=2', *data_options(mini_data), *SMALL)
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     assert 'Iter(train) [2/2]' in log and 'loss:' in log and 'eta:' in log
@@ -51,7 +53,7 @@ def test_train_then_test_on_mini_data(mini_data, tmp_path):
 
     # a second run into the same work dir would overwrite the first one's checkpoints
     result = run_tool('tools/train.py', MINI_CONFIG, '--work-dir', work_dir, '--cfg-options',
-                      *data_options(mini_data))
+                      *data_options(mini_data), *SMALL)
     assert result.returncode != 0 and 'Traceback' not in result.stderr
     assert f'{work_dir} already holds the checkpoints of a training run (iter_2.pth)' in \
         result.stderr
@@ -59,7 +61,7 @@ def test_train_then_test_on_mini_data(mini_data, tmp_path):
 
     result = run_tool('tools/test.py', MINI_CONFIG, work_dir / 'iter_2.pth', '--work-dir',
                       tmp_path / 'eval', '--out', tmp_path / 'predictions', '--cfg-options',
-                      *data_options(mini_data))
+                      *data_options(mini_data), *SMALL)
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     for text in ('per class results', 'striped disc', 'mIoU:', 'mAcc:', 'aAcc:'):
@@ -69,7 +71,7 @@ def test_train_then_test_on_mini_data(mini_data, tmp_path):
     # a checkpoint of another variant (here: state size 16 against 8) is refused, naming keys
     result = run_tool('tools/test.py', MINI_CONFIG, work_dir / 'iter_2.pth', '--work-dir',
                       tmp_path / 'eval2', '--cfg-options', 'model.backbone.d_state=8',
-                      *data_options(mini_data))
+                      *data_options(mini_data), *SMALL)
     assert result.returncode != 0
     assert ('backbone.layers.0.mixer.A_log: checkpoint (384, 16) vs model (384, 8)'
             in result.stderr), result.stderr[-2000:]

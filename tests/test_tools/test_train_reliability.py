@@ -10,11 +10,9 @@ import time
 import torch
 
 from mmvim.utils import load_checkpoint_file
-from tests.test_tools.test_seg_tools import MINI_CONFIG, REPO, data_options, run_tool
+from tests.test_tools.test_seg_tools import MINI_CONFIG, REPO, SMALL, data_options, run_tool
 from tests.test_utils.test_checkpoint import hostile_checkpoint
 
-SMALL = ['model.backbone.depth=4', 'model.backbone.out_indices=[0,1,2,3]',
-         'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1']
 
 
 def train_command(work_dir, options, *extra):
