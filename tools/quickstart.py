@@ -50,7 +50,7 @@ def environment(date, argv):
     device = (torch.cuda.get_device_name() if torch.cuda.is_available()
               else f'CPU ({os.cpu_count()} cores, torch {torch.get_num_threads()} threads)')
     return dict(device=device, date=date.isoformat(timespec='seconds'), **versions,
-                command='python tools/quickstart.py ' + ' '.join(argv[1:]))
+                command=' '.join(['python tools/quickstart.py', *argv[1:]]))
 
 
 def positive_int(text):

@@ -198,6 +198,17 @@ def checkpoint_to_convert(src, dst):
     return checkpoint_for_tool(src)
 
 
+def converter_input(description, src_help, dst_help):
+    """A checkpoint converter's command line (``src``, ``dst``, ``--trust-checkpoint``), parsed,
+    and the checkpoint at ``src`` (:func:`checkpoint_to_convert`): ``(args, checkpoint)``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('src', help=src_help)
+    parser.add_argument('dst', help=dst_help)
+    add_trust_checkpoint_option(parser)
+    args = parser.parse_args()
+    return args, checkpoint_to_convert(args.src, args.dst)
+
+
 def _load_trusted(path, map_location):
     print_log(f'{path} holds pickled objects besides weights; unpickling it fully because '
               f'checkpoints are trusted ({TRUST_ENV}=1): any code in it has run',

@@ -8,14 +8,13 @@ facebookresearch files keep the weights under ``'model'``; timm files are the st
 The classifier head is dropped; distilled checkpoints (with a ``dist_token``) are refused, since
 mmseg's VisionTransformer has one class token only.
 """
-import argparse
 import os
 import re
 
 from mmengine.runner.checkpoint import save_checkpoint
 
 from mmvim.models.backbones.pretrained import extract_state_dict
-from mmvim.utils import add_trust_checkpoint_option, checkpoint_to_convert
+from mmvim.utils import converter_input
 
 # (timm pattern, mmseg replacement), applied to the key in order
 KEY_RULES = [
@@ -55,12 +54,10 @@ def convert_deit(state_dict, source='checkpoint'):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='DeiT checkpoint (timm or facebookresearch format)')
-    parser.add_argument('dst', help='output checkpoint with mmseg VisionTransformer keys')
-    add_trust_checkpoint_option(parser)
-    args = parser.parse_args()
-    state_dict = extract_state_dict(checkpoint_to_convert(args.src, args.dst), args.src)
+    args, checkpoint = converter_input(
+        __doc__.split('\n')[0], src_help='DeiT checkpoint (timm or facebookresearch format)',
+        dst_help='output checkpoint with mmseg VisionTransformer keys')
+    state_dict = extract_state_dict(checkpoint, args.src)
     converted, dropped = convert_deit(state_dict, args.src)
     meta = dict(source=os.path.basename(args.src))
     save_checkpoint(dict(state_dict=converted, meta=meta), args.dst)  # atomic (mmvim's backend)

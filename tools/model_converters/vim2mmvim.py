@@ -8,14 +8,13 @@ EMA and training arguments are dropped; the position embedding stays at the chec
 ``init_cfg=dict(type='Pretrained', checkpoint='vim_s_mmvim.pth')``. Official checkpoints load
 there directly too; converting saves space and drops the pickled training arguments.
 """
-import argparse
 import os
 
 from mmengine.runner.checkpoint import save_checkpoint
 
 from mmvim.models.backbones.pretrained import extract_state_dict
 from mmvim.models.backbones.vim_checkpoint import CLASSIFIER_PREFIXES
-from mmvim.utils import add_trust_checkpoint_option, checkpoint_to_convert
+from mmvim.utils import converter_input
 
 
 def convert(checkpoint, source):
@@ -30,12 +29,10 @@ def convert(checkpoint, source):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='official Vim checkpoint (.pth)')
-    parser.add_argument('dst', help='output mmvim checkpoint (.pth)')
-    add_trust_checkpoint_option(parser)
-    args = parser.parse_args()
-    state_dict, dropped = convert(checkpoint_to_convert(args.src, args.dst), args.src)
+    args, checkpoint = converter_input(__doc__.split('\n')[0],
+                                       src_help='official Vim checkpoint (.pth)',
+                                       dst_help='output mmvim checkpoint (.pth)')
+    state_dict, dropped = convert(checkpoint, args.src)
     depth = 1 + max(int(k.split('.')[1]) for k in state_dict if k.startswith('layers.'))
     meta = dict(source=os.path.basename(args.src), embed_dim=state_dict['pos_embed'].shape[-1],
                 depth=depth, cls_token='cls_token' in state_dict)

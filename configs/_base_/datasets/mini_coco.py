@@ -2,7 +2,8 @@
 # format, 256x256 images, three shape categories. Scale jitter 0.5-1.5 around 256, crop, flip.
 dataset_type = 'CheckedCocoDataset'  # mmdet's CocoDataset; bad images and annotations named
 data_root = 'data/mini_coco/'
-metainfo = dict(classes=('disc', 'square', 'triangle'))
+metainfo = dict(classes=('disc', 'square', 'triangle'),
+                palette=[(230, 25, 75), (60, 180, 75), (0, 130, 200)])
 image_size = (256, 256)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
