@@ -146,3 +146,32 @@ def test_vim_s_backbone_in_the_vim_ti_segmentor_fails_naming_both_widths():
                                  out_indices=(0, 0, 1, 1))
     with pytest.raises(RuntimeError, match='to have 192 channels, but got 384 channels'):
         model.extract_feat(torch.randn(1, 3, 32, 32))
+
+
+def test_layer_decay_optimizer_steps_under_torch_compile():
+    """mmengine's compile=True compiles train_step, the optimizer's step included; torch.compile
+    failed to trace AdamW's step over the ConfigDict param groups mmengine's registry builds
+    (dynamo: 'UserDefinedDictVariable' object has no attribute 'items')."""
+    cfg, model = build_segmentor('upernet_vim_ti_mini-ade20k.py', depth=2,
+                                 out_indices=(0, 0, 1, 1))
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert all(type(group) is dict for group in optim_wrapper.optimizer.param_groups)
+    params = [p for p in model.parameters() if p.requires_grad]
+    for p in params:
+        p.grad = torch.ones_like(p)
+    before = params[0].detach().clone()
+    torch.compile(optim_wrapper.step, backend='eager')()
+    assert not torch.equal(before, params[0])
+
+
+def test_layer_decay_without_a_weight_decay_keeps_the_optimizers_default():
+    """The groups got weight_decay=None, and AdamW's step failed on it."""
+    cfg, model = build_segmentor('upernet_vim_ti_mini-ade20k.py', depth=2,
+                                 out_indices=(0, 0, 1, 1))
+    del cfg.optim_wrapper.optimizer['weight_decay']
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    decays = {group['weight_decay'] for group in optimizer.param_groups}
+    assert decays == {0.0, optimizer.defaults['weight_decay']}
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    optimizer.step()

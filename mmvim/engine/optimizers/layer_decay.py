@@ -43,6 +43,15 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     out. Each param group records its ``lr_scale`` and ``layer_id``.
     """
 
+    def __call__(self, model):
+        optim_wrapper = super().__call__(model)
+        # mmengine's registry hands the optimizer its param groups as ConfigDicts, and
+        # torch.compile cannot trace an optimizer step over those (mmengine's compile=True
+        # compiles train_step, the step included): plain dicts, the same entries
+        optimizer = optim_wrapper.optimizer
+        optimizer.param_groups = [dict(group) for group in optimizer.param_groups]
+        return optim_wrapper
+
     def add_params(self, params, module, **kwargs):
         cfg = self.paramwise_cfg
         missing = {'num_layers', 'decay_rate'} - set(cfg)
@@ -59,7 +68,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             if group is None:
                 scale = decay_rate**(num_layers + 1 - depth)
                 group = groups[(depth, skip_decay)] = dict(
-                    params=[], lr=self.base_lr * scale, lr_scale=scale, layer_id=depth,
-                    weight_decay=0.0 if skip_decay else self.base_wd)
+                    params=[], lr=self.base_lr * scale, lr_scale=scale, layer_id=depth)
+                if skip_decay or self.base_wd is not None:  # else the optimizer's default
+                    group['weight_decay'] = 0.0 if skip_decay else self.base_wd
             group['params'].append(param)
         params.extend(groups[key] for key in sorted(groups))
