@@ -449,9 +449,7 @@ BLOCKS = {
                                 'code of 2026-11-24 (the scan\'s backward before its rewrite); '
                                 'not re-run since')],
         '**UperNet Vim-Ti job, eager against CUDA-graphed backbone.**'),
-    'cpu': Spec(render_generic, [Source('cpu/results.json', None,
-                                        'code of 2026-11-24: the backbone (its patch embedding '
-                                        'above all) changed since; not re-measured')],
+    'cpu': Spec(render_generic, [Source('cpu/results.json')],
                 '**Vim-Ti training step on 2 CPU cores.**'),
     'mini': Spec(render_quickstart, [Source('mini/segmentation/quickstart.json'),
                                      Source('mini/detection/quickstart.json')],
