@@ -45,7 +45,6 @@ def load_tool_config(path, cfg_options=None, work_dir=None, launcher='none'):
     except SyntaxError:
         _check_config_syntax(path)          # names the file; mmengine's parser named none
         raise
-
     cfg.launcher = launcher
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
