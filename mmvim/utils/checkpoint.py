@@ -30,18 +30,34 @@ TRUST_ENV = 'MMVIM_TRUST_CHECKPOINTS'
 _FOREIGN_CHECKPOINT_TYPES = [argparse.Namespace]
 
 
+# The statistic methods a HistoryBuffer keeps by name; torch.save (pickle protocol 2) stores each
+# as ``getattr(HistoryBuffer, 'min')``.
+_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_statistic(cls, name):
+    """What the unpickler calls for ``builtins.getattr``: only ``getattr(HistoryBuffer, name)``
+    for a statistic name. The real ``getattr`` is never offered to a file: with it a pickle can
+    reach any function's ``__globals__`` and rewrite a module, which runs code."""
+    from mmengine.logging import HistoryBuffer
+    if cls is not HistoryBuffer or name not in _HISTORY_BUFFER_STATISTICS:
+        raise pickle.UnpicklingError(
+            f'getattr({getattr(cls, "__name__", type(cls).__name__)}, {name!r}) is not one of '
+            f'the HistoryBuffer statistics {_HISTORY_BUFFER_STATISTICS}')
+    return getattr(cls, name)
+
+
 def _mmengine_checkpoint_types():
     """What mmengine's own checkpoints hold besides tensors: the message hub's HistoryBuffers,
-    whose state has numpy arrays and scalars and the statistic methods, pickled as
-    ``getattr(HistoryBuffer, 'min')``. ``getattr`` only fetches attributes: the unpickler still
-    calls nothing that is not on this list."""
+    whose state has numpy arrays and scalars and the statistic methods (resolved by
+    :func:`_history_buffer_statistic` in place of ``builtins.getattr``)."""
     import numpy as np
     from mmengine.logging import HistoryBuffer
     multiarray = (np._core if hasattr(np, '_core') else np.core).multiarray
     dtype_classes = [type(np.dtype(name)) for name in
                      ('float64', 'float32', 'float16', 'int64', 'int32', 'uint8', 'bool')]
-    return [HistoryBuffer, getattr, np.ndarray, np.dtype, multiarray._reconstruct,
-            multiarray.scalar, *dtype_classes]
+    return [HistoryBuffer, (_history_buffer_statistic, 'builtins.getattr'), np.ndarray,
+            np.dtype, multiarray._reconstruct, multiarray.scalar, *dtype_classes]
 
 
 def checkpoints_trusted():

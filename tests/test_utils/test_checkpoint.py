@@ -102,6 +102,66 @@ def test_checkpoint_that_runs_code_is_refused(tmp_path):
     assert not marker.exists()
 
 
+GETATTR_ESCAPE = textwrap.dedent('''
+    """Writes a checkpoint whose pickle calls only names on mmvim's allowlist, and tries to load
+    it. With the real builtins.getattr on the list the pickle reaches exec: getattr(getattr,
+    '__self__') is the builtins module, getattr(f, '__globals__') a module's globals, which
+    SETITEM (allowed on dicts) rewrites so that torch._utils._rebuild_parameter calls exec."""
+    import io, struct, sys, zipfile
+    import torch
+    import mmvim  # noqa: F401
+    from mmvim.utils import load_checkpoint_file
+
+    marker, path = sys.argv[1], sys.argv[2]
+
+    def text(value):                                 # BINUNICODE
+        data = value.encode()
+        return b'X' + struct.pack('<I', len(data)) + data
+
+    def call_getattr(obj, name):                     # getattr(obj, name) via REDUCE
+        return b'h\\x00' + obj + text(name) + b'\\x86R'
+
+    def namespace(key, value):                       # argparse.Namespace(**{key: value})
+        return b'cargparse\\nNamespace\\n)\\x81}' + text(key) + value + b'sb'
+
+    rebuild = b'ctorch._utils\\n_rebuild_parameter\\n'
+    fake_torch = namespace('nn', namespace('Parameter', call_getattr(
+        call_getattr(b'h\\x00', '__self__'), 'exec')))
+    payload = (b'\\x80\\x02cbuiltins\\ngetattr\\nq\\x00'
+               + call_getattr(rebuild, '__globals__') + text('torch') + fake_torch + b's'
+               + rebuild + text(f'open({marker!r}, "w").close()') + b'}N\\x87R'
+               + b'\\x86.')
+    buffer = io.BytesIO()
+    torch.save({'w': torch.ones(1)}, buffer)
+    source = zipfile.ZipFile(buffer)
+    with zipfile.ZipFile(path, 'w') as out:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            out.writestr(info.filename,
+                         payload if info.filename.endswith('/data.pkl') else data)
+    try:
+        load_checkpoint_file(path)
+    except RuntimeError as err:
+        print(err)
+''')
+
+
+def test_allowlisted_names_cannot_reach_module_globals(tmp_path):
+    """mmengine's checkpoints need getattr(HistoryBuffer, 'min'); offering the real getattr to
+    the unpickler would let a file rewrite a module and run code. Run in a subprocess: the
+    attack, if it worked, would leave torch._utils rewritten."""
+    script, marker = tmp_path / 'escape.py', tmp_path / 'code_ran'
+    script.write_text(GETATTR_ESCAPE)
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get('PYTHONPATH', '')]))
+    result = subprocess.run(
+        [sys.executable, str(script), str(marker), str(tmp_path / 'evil.pth')],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not marker.exists()
+    assert 'refusing to load' in result.stdout
+
+
 def test_runner_load_from_and_resume_refuse_code(tmp_path):
     path, marker = hostile_checkpoint(tmp_path)
     runner = tiny_runner(tmp_path / 'work')
