@@ -1,12 +1,13 @@
 """Loading checkpoint files without running code from them.
 
 Every checkpoint mmvim, its tools and mmengine's runner read goes through
-:func:`load_checkpoint_file`: ``torch.load`` with ``weights_only=True`` and an explicit list of the
-few non-tensor types real checkpoints carry (the official training scripts' argparse arguments,
-mmengine's message-hub buffers). :func:`use_safe_mmengine_checkpoint_loader` makes mmengine's
-``CheckpointLoader`` (runner resume / ``load_from``, ``init_cfg=dict(type='Pretrained')``,
-``load_checkpoint``) use it for local files and http(s) URLs, and refuses the schemes whose
-mmengine loaders download and unpickle with ``weights_only=False``.
+:func:`load_checkpoint_file`: ``torch.load`` with ``weights_only=True`` and, for the few non-tensor
+types real checkpoints carry (the official training scripts' argparse arguments, mmengine's
+message-hub buffers with their numpy arrays), inert stand-ins that are validated and turned into
+the real objects after the load (:mod:`.checkpoint_types`).
+:func:`use_safe_mmengine_checkpoint_loader` makes mmengine's ``CheckpointLoader`` (runner resume /
+``load_from``, ``init_cfg=dict(type='Pretrained')``, ``load_checkpoint``) use it for local files
+and http(s) URLs, and refuses the schemes mmengine loads by itself (model zoos, pavi, s3/petrel).
 
 A legacy file that really needs its pickled objects is loaded only when checkpoints are trusted
 explicitly: ``MMVIM_TRUST_CHECKPOINTS=1`` in the environment, which the tools'
@@ -25,39 +26,9 @@ import zipfile
 import torch
 from mmengine.logging import print_log
 
+from .checkpoint_types import SAFE_GLOBALS, restore
+
 TRUST_ENV = 'MMVIM_TRUST_CHECKPOINTS'
-# The official Vim / DeiT training scripts store their argparse arguments beside the weights.
-_FOREIGN_CHECKPOINT_TYPES = [argparse.Namespace]
-
-
-# The statistic methods a HistoryBuffer keeps by name; torch.save (pickle protocol 2) stores each
-# as ``getattr(HistoryBuffer, 'min')``.
-_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
-
-
-def _history_buffer_statistic(cls, name):
-    """What the unpickler calls for ``builtins.getattr``: only ``getattr(HistoryBuffer, name)``
-    for a statistic name. The real ``getattr`` is never offered to a file: with it a pickle can
-    reach any function's ``__globals__`` and rewrite a module, which runs code."""
-    from mmengine.logging import HistoryBuffer
-    if cls is not HistoryBuffer or name not in _HISTORY_BUFFER_STATISTICS:
-        raise pickle.UnpicklingError(
-            f'getattr({getattr(cls, "__name__", type(cls).__name__)}, {name!r}) is not one of '
-            f'the HistoryBuffer statistics {_HISTORY_BUFFER_STATISTICS}')
-    return getattr(cls, name)
-
-
-def _mmengine_checkpoint_types():
-    """What mmengine's own checkpoints hold besides tensors: the message hub's HistoryBuffers,
-    whose state has numpy arrays and scalars and the statistic methods (resolved by
-    :func:`_history_buffer_statistic` in place of ``builtins.getattr``)."""
-    import numpy as np
-    from mmengine.logging import HistoryBuffer
-    multiarray = (np._core if hasattr(np, '_core') else np.core).multiarray
-    dtype_classes = [type(np.dtype(name)) for name in
-                     ('float64', 'float32', 'float16', 'int64', 'int32', 'uint8', 'bool')]
-    return [HistoryBuffer, (_history_buffer_statistic, 'builtins.getattr'), np.ndarray,
-            np.dtype, multiarray._reconstruct, multiarray.scalar, *dtype_classes]
 
 
 def checkpoints_trusted():
@@ -128,6 +99,13 @@ def _pickle_damage(path):
     return None
 
 
+def _unpickler_reason(err):
+    """The safe unpickler's own reason from the error ``torch.load`` wraps it in."""
+    text = str(err)
+    text = text.split('WeightsUnpickler error:', 1)[-1].strip()
+    return (text.splitlines() or [type(err).__name__])[0]
+
+
 def load_checkpoint_file(path, map_location='cpu'):
     """``torch.load(path, weights_only=True)`` with errors that name the file, and a check that
     every floating-point tensor in it is finite.
@@ -148,9 +126,8 @@ def load_checkpoint_file(path, map_location='cpu'):
     if problem:
         raise RuntimeError(f'{path} is not a checkpoint: {problem}')
     try:
-        with torch.serialization.safe_globals(_FOREIGN_CHECKPOINT_TYPES
-                                              + _mmengine_checkpoint_types()):
-            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            checkpoint = restore(torch.load(path, map_location=map_location, weights_only=True))
     except Exception as err:
         damage = _pickle_damage(path)
         if damage is not None or not isinstance(err, pickle.UnpicklingError):
@@ -158,14 +135,14 @@ def load_checkpoint_file(path, map_location='cpu'):
             raise RuntimeError(f'could not read checkpoint {path}: it is damaged (truncated or '
                                f'corrupt): {damage or f"{type(err).__name__}: {first_line}"}'
                                ) from err
-        # the pickles are well formed, and the safe unpickler refused one of their types
+        # the pickles are well formed, and the safe unpickler or the stand-ins refused an object
         if not checkpoints_trusted():
             raise RuntimeError(
                 f'refusing to load {path}: it holds objects that torch.load(weights_only=True) '
                 f'will not rebuild, because rebuilding them could run code from the file. If you '
                 f'trust the file, load it once with --trust-checkpoint (or {TRUST_ENV}=1) and '
-                f're-save its weights (see docs/failure_modes.md). Details: '
-                f'{str(err).splitlines()[0]}') from None
+                f're-save its weights (see docs/failure_modes.md). Refused: '
+                f'{_unpickler_reason(err)}') from None
         checkpoint = _load_trusted(path, map_location)
     check_finite(checkpoint, path)
     return checkpoint
@@ -254,10 +231,10 @@ def _refuse_unless_trusted(mmengine_loader):
     def load(filename, map_location=None):
         if not checkpoints_trusted():
             raise RuntimeError(
-                f'refusing to load {filename}: mmengine resolves this name to a download that it '
-                f'unpickles with weights_only=False. Give the file\'s local path or its http(s) '
-                f'URL instead (both load with weights_only=True), or trust it with '
-                f'--trust-checkpoint / {TRUST_ENV}=1 (docs/failure_modes.md)')
+                f'refusing to load {filename}: mmengine loads this scheme by itself, outside '
+                f'mmvim\'s checked loader. Give the file\'s local path or its http(s) URL '
+                f'instead, or trust it with --trust-checkpoint / {TRUST_ENV}=1 '
+                f'(docs/failure_modes.md)')
         return mmengine_loader(filename, map_location)
 
     return load
@@ -265,15 +242,16 @@ def _refuse_unless_trusted(mmengine_loader):
 
 def use_safe_mmengine_checkpoint_loader():
     """Route mmengine's ``CheckpointLoader`` through :func:`load_checkpoint_file`: local files
-    and http(s) URLs load safely; model-zoo names (``torchvision://`` ...) are refused unless
-    checkpoints are trusted."""
+    and http(s) URLs load safely; the other schemes (model zoos, pavi, s3/petrel), which mmengine
+    loads with its own ``torch.load`` call, are refused unless checkpoints are trusted."""
     from mmengine.runner import checkpoint as mmengine_checkpoint
     loader = mmengine_checkpoint.CheckpointLoader
-    # these resolve a model name to a URL and unpickle the download with weights_only=False
     for prefixes, mmengine_loader in (
             (('modelzoo://', 'torchvision://'), mmengine_checkpoint.load_from_torchvision),
             (('open-mmlab://', 'openmmlab://'), mmengine_checkpoint.load_from_openmmlab),
-            ('mmcls://', mmengine_checkpoint.load_from_mmcls)):
+            ('mmcls://', mmengine_checkpoint.load_from_mmcls),
+            ('pavi://', mmengine_checkpoint.load_from_pavi),
+            ((r'(\S+\:)?s3://', r'(\S+\:)?petrel://'), mmengine_checkpoint.load_from_ceph)):
         loader.register_scheme(prefixes, _refuse_unless_trusted(mmengine_loader), force=True)
     loader.register_scheme(('http://', 'https://'), load_from_http, force=True)
     loader.register_scheme('', load_from_local, force=True)

@@ -103,44 +103,29 @@ def test_checkpoint_that_runs_code_is_refused(tmp_path):
 
 
 GETATTR_ESCAPE = textwrap.dedent('''
-    """Writes a checkpoint whose pickle calls only names on mmvim's allowlist, and tries to load
-    it. With the real builtins.getattr on the list the pickle reaches exec: getattr(getattr,
+    """Writes a checkpoint whose pickle calls only names on mmvim's allowlist and tries to load it.
+    With the real builtins.getattr among them the pickle reaches exec: getattr(getattr,
     '__self__') is the builtins module, getattr(f, '__globals__') a module's globals, which
     SETITEM (allowed on dicts) rewrites so that torch._utils._rebuild_parameter calls exec."""
-    import io, struct, sys, zipfile
-    import torch
+    import sys
     import mmvim  # noqa: F401
     from mmvim.utils import load_checkpoint_file
+    from tests.crafted_pickles import (BUILD, NONE, SETITEM, TUPLE2, as_checkpoint, call, dict_,
+                                       global_, text)
 
     marker, path = sys.argv[1], sys.argv[2]
-
-    def text(value):                                 # BINUNICODE
-        data = value.encode()
-        return b'X' + struct.pack('<I', len(data)) + data
-
-    def call_getattr(obj, name):                     # getattr(obj, name) via REDUCE
-        return b'h\\x00' + obj + text(name) + b'\\x86R'
-
-    def namespace(key, value):                       # argparse.Namespace(**{key: value})
-        return b'cargparse\\nNamespace\\n)\\x81}' + text(key) + value + b'sb'
-
-    rebuild = b'ctorch._utils\\n_rebuild_parameter\\n'
-    fake_torch = namespace('nn', namespace('Parameter', call_getattr(
-        call_getattr(b'h\\x00', '__self__'), 'exec')))
-    payload = (b'\\x80\\x02cbuiltins\\ngetattr\\nq\\x00'
-               + call_getattr(rebuild, '__globals__') + text('torch') + fake_torch + b's'
-               + rebuild + text(f'open({marker!r}, "w").close()') + b'}N\\x87R'
-               + b'\\x86.')
-    buffer = io.BytesIO()
-    torch.save({'w': torch.ones(1)}, buffer)
-    source = zipfile.ZipFile(buffer)
-    with zipfile.ZipFile(path, 'w') as out:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            out.writestr(info.filename,
-                         payload if info.filename.endswith('/data.pkl') else data)
+    getattr_ = global_('builtins', 'getattr')
+    rebuild = global_('torch._utils', '_rebuild_parameter')
+    exec_ = call(getattr_, call(getattr_, getattr_, text('__self__')), text('exec'))
+    fake_torch = call(global_('argparse', 'Namespace'))  # filled in by BUILD below
+    fake_torch += dict_(nn=call(global_('argparse', 'Namespace')) + dict_(Parameter=exec_)
+                        + BUILD) + BUILD
+    payload = (call(getattr_, rebuild, text('__globals__')) + text('torch') + fake_torch
+               + SETITEM
+               + call(rebuild, text(f'open({marker!r}, "w").close()'), dict_(), NONE)
+               + TUPLE2)
     try:
-        load_checkpoint_file(path)
+        load_checkpoint_file(as_checkpoint(payload, path))
     except RuntimeError as err:
         print(err)
 ''')
@@ -220,9 +205,12 @@ def test_http_checkpoints_load_safely(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
-def test_model_zoo_names_are_refused_unless_trusted():
-    """torchvision:// and open-mmlab:// resolve to downloads mmengine unpickles fully."""
-    for name in ('torchvision://resnet50', 'open-mmlab://resnet50_v1c'):
+def test_schemes_mmengine_loads_by_itself_are_refused_unless_trusted():
+    """Model-zoo names, pavi:// and s3:// go to mmengine's own torch.load calls, outside the
+    checked loader."""
+    for name in ('torchvision://resnet50', 'open-mmlab://resnet50_v1c', 'mmcls://vit',
+                 'pavi://model/1', 's3://bucket/vim.pth', 'cluster:s3://bucket/vim.pth',
+                 'petrel://bucket/vim.pth'):
         with pytest.raises(RuntimeError, match='refusing to load .*local path'):
             CheckpointLoader.load_checkpoint(name, map_location='cpu')
 
