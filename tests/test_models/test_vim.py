@@ -13,9 +13,11 @@ def tiny_vim(**kwargs):
     return VisionMamba(**kwargs)
 
 
-@pytest.mark.parametrize('arch, dim', [('tiny', 192), ('small', 384)])
-@pytest.mark.parametrize('size', [(224, 224), (512, 512), (512, 768)])
-@pytest.mark.parametrize('cls_token', [None, 'head', 'middle'])
+# Each variant at a square and a non-square size (its position embedding, made for 512, resized to
+# both); test_class_token_modes covers every class-token mode on a narrow model.
+@pytest.mark.parametrize('arch, dim, size, cls_token', [
+    ('tiny', 192, (224, 224), 'head'), ('tiny', 192, (512, 768), None),
+    ('small', 384, (224, 224), None), ('small', 384, (512, 768), 'middle')])
 def test_official_variants_output_shapes(arch, dim, size, cls_token):
     model = VisionMamba(arch, img_size=512, cls_token=cls_token).eval()
     with torch.no_grad():
