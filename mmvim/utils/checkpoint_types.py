@@ -22,6 +22,7 @@ BUILD only sets instance attributes.
 import argparse
 import math
 import pickle
+import reprlib
 
 import numpy as np
 
@@ -63,16 +64,21 @@ class PickledHistoryBuffer(_Record):
     """mmengine's ``HistoryBuffer``, created empty (NEWOBJ) and given its ``__dict__`` (BUILD)."""
 
 
+def _one_of(name, names):
+    return isinstance(name, str) and name in names
+
+
 def _dtype(code, align=False, copy=False):
-    if code not in NUMERIC_DTYPES:
-        raise UnsafeCheckpointContent(f'numpy dtype {code!r} is not one of the numeric dtypes '
-                                      f'{sorted(NUMERIC_DTYPES)}')
+    if not _one_of(code, NUMERIC_DTYPES):
+        raise UnsafeCheckpointContent(f'numpy dtype {_short(code)} is not one of the numeric '
+                                      f'dtypes {sorted(NUMERIC_DTYPES)}')
     return PickledDtype(code)
 
 
 def _reconstruct(cls, shape, typecode):
     if cls is not PickledArray:
-        raise UnsafeCheckpointContent(f'numpy _reconstruct of {cls!r}, not of numpy.ndarray')
+        raise UnsafeCheckpointContent(
+            f'numpy _reconstruct of {_short(cls)}, not of numpy.ndarray')
     return PickledArray()
 
 
@@ -90,10 +96,10 @@ def _empty_bytes():
 
 def _history_buffer_statistic(cls, name):
     """``builtins.getattr`` for the unpickler: only ``getattr(HistoryBuffer, statistic)``."""
-    if cls is not PickledHistoryBuffer or name not in HISTORY_BUFFER_STATISTICS:
+    if cls is not PickledHistoryBuffer or not _one_of(name, HISTORY_BUFFER_STATISTICS):
         raise UnsafeCheckpointContent(
-            f'getattr({getattr(cls, "__name__", type(cls).__name__)}, {name!r}) is not one of '
-            f'the HistoryBuffer statistics {sorted(HISTORY_BUFFER_STATISTICS)}')
+            f'getattr({getattr(cls, "__name__", type(cls).__name__)}, {_short(name)}) is not '
+            f'one of the HistoryBuffer statistics {sorted(HISTORY_BUFFER_STATISTICS)}')
     return name
 
 
@@ -115,100 +121,137 @@ _STAND_INS = tuple(entry[0] if isinstance(entry, tuple) else entry
                    for entry in SAFE_GLOBALS if entry is not argparse.Namespace)
 
 
+def _short(value):
+    """``repr(value)`` cut short: values in these messages come from the file."""
+    return reprlib.repr(value)
+
+
+def _place(path):
+    """Where in the checkpoint ``path`` (the keys down to a value) points, e.g.
+    ``message_hub.log_scalars.train/loss``: each key cut short, at most the last eight."""
+    keys = [key if isinstance(key, str) and len(key) <= 40 else _short(key) for key in path]
+    return ('...' if len(keys) > 8 else '') + '.'.join(map(str, keys[-8:])) or 'the top level'
+
+
 # A stand-in created by NEWOBJ instead of its REDUCE has no ``args``, one never built no ``state``.
-def _real_dtype(record, where):
+def _real_dtype(record, path):
     args, state = getattr(record, 'args', ()), getattr(record, 'state', None)
     # numpy's dtype state: (version, byte order, subarray, field names, fields, ...)
     plain = state is None or (isinstance(state, tuple) and len(state) >= 5
                               and state[1] in ('<', '>', '|', '=')
                               and state[2] is None and state[3] is None and state[4] is None)
-    if not (isinstance(record, PickledDtype) and args and args[0] in NUMERIC_DTYPES and plain):
-        raise UnsafeCheckpointContent(f'{where}: not a plain numeric numpy dtype')
+    if not (isinstance(record, PickledDtype) and args and _one_of(args[0], NUMERIC_DTYPES)
+            and plain):
+        raise UnsafeCheckpointContent(f'{_place(path)}: not a plain numeric numpy dtype')
     order = state[1] if state else '|'
     dtype = np.dtype(args[0])
     return dtype.newbyteorder(order) if order in '<>' else dtype
 
 
-def _real_array(record, where):
+def _real_array(record, path):
     state = getattr(record, 'state', None)
     if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1):
-        raise UnsafeCheckpointContent(f'{where}: a numpy array without the state numpy pickles')
+        raise UnsafeCheckpointContent(
+            f'{_place(path)}: a numpy array without the state numpy pickles')
     _, shape, dtype, is_fortran, data = state
     if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
-        raise UnsafeCheckpointContent(f'{where}: numpy array shape {shape!r}')
-    dtype = _real_dtype(dtype, where)
+        raise UnsafeCheckpointContent(f'{_place(path)}: numpy array shape {_short(shape)}')
+    dtype = _real_dtype(dtype, path)
     if not isinstance(data, bytes) or len(data) != math.prod(shape) * dtype.itemsize:
         raise UnsafeCheckpointContent(
-            f'{where}: a numpy array of shape {shape} and dtype {dtype} needs '
+            f'{_place(path)}: a numpy array of shape {_short(shape)} and dtype {dtype} needs '
             f'{math.prod(shape) * dtype.itemsize} bytes, the file has '
             f'{len(data) if isinstance(data, bytes) else type(data).__name__}')
     array = np.frombuffer(data, dtype)
     return array.reshape(shape, order='F' if is_fortran else 'C').copy()
 
 
-def _real_scalar(record, where):
+def _real_scalar(record, path):
     args = getattr(record, 'args', ())
     if len(args) != 2 or not isinstance(args[1], bytes):
-        raise UnsafeCheckpointContent(f'{where}: a numpy scalar without its dtype and bytes')
-    dtype, data = _real_dtype(args[0], where), args[1]
+        raise UnsafeCheckpointContent(
+            f'{_place(path)}: a numpy scalar without its dtype and bytes')
+    dtype, data = _real_dtype(args[0], path), args[1]
     if len(data) != dtype.itemsize:
-        raise UnsafeCheckpointContent(f'{where}: a {dtype} scalar of {len(data)} bytes')
+        raise UnsafeCheckpointContent(f'{_place(path)}: a {dtype} scalar of {len(data)} bytes')
     return np.frombuffer(data, dtype)[0]
 
 
-def _real_history_buffer(record, where, restore_value):
+def _real_history_buffer(record, path, restore_value):
     from mmengine.logging import HistoryBuffer
     state = getattr(record, 'state', None)
     if not isinstance(state, dict):
-        raise UnsafeCheckpointContent(f'{where}: a HistoryBuffer without its state')
-    histories = [restore_value(state.get(key), f'{where}.{key}')
+        raise UnsafeCheckpointContent(f'{_place(path)}: a HistoryBuffer without its state')
+    histories = [restore_value(state.get(key), path + (key, ))
                  for key in ('_log_history', '_count_history')]
     max_length = state.get('max_length')
     if not (all(isinstance(h, np.ndarray) and h.ndim == 1 for h in histories)
             and len(histories[0]) == len(histories[1])
             and type(max_length) is int and max_length > 0):
-        raise UnsafeCheckpointContent(f'{where}: a HistoryBuffer whose histories are not 1-D '
-                                      'numpy arrays of one length, or whose max_length is not '
-                                      'positive')
+        raise UnsafeCheckpointContent(
+            f'{_place(path)}: a HistoryBuffer whose histories are not 1-D numpy arrays of one '
+            'length, or whose max_length is not positive')
     return HistoryBuffer(histories[0], histories[1], max_length)
+
+
+def _is_stand_in(value):
+    return isinstance(value, _Record) or any(value is s for s in _STAND_INS)
+
+
+def _refuse_stand_ins_in(items, path, what):
+    """Raise if a stand-in hides where restore() does not replace anything: in a dict key
+    (tuples looked into) or a set."""
+    stack = list(items)
+    while stack:
+        item = stack.pop()
+        if _is_stand_in(item):
+            raise UnsafeCheckpointContent(f'{_place(path)}: a numpy or mmengine object in {what}')
+        if isinstance(item, tuple):
+            stack.extend(item)
 
 
 def restore(obj):
     """``obj`` (what the safe unpickler returned) with every stand-in replaced by the real,
     validated object, walking dicts, lists, tuples and ``argparse.Namespace`` (dicts, lists and
-    namespaces in place).
+    namespaces in place). Shared and cyclic references are followed once.
 
     Raises:
         UnsafeCheckpointContent: a stand-in whose recorded content is not what numpy or mmengine
-            would have pickled (the message gives its place in ``obj``).
+            would have pickled, a bare stand-in, or one in a dict key or a set (the message gives
+            its place in ``obj``).
     """
-    done = {}
+    done = {}    # id of a visited value: (the value, kept alive so its id stays its own; result)
 
-    def restore_value(value, where):
+    def restore_value(value, path):
         if id(value) in done:
-            return done[id(value)]
+            return done[id(value)][1]
         if isinstance(value, PickledArray):
-            result = _real_array(value, where)
+            result = _real_array(value, path)
         elif isinstance(value, PickledScalar):
-            result = _real_scalar(value, where)
+            result = _real_scalar(value, path)
         elif isinstance(value, PickledDtype):
-            result = _real_dtype(value, where)
+            result = _real_dtype(value, path)
         elif isinstance(value, PickledHistoryBuffer):
-            result = _real_history_buffer(value, where, restore_value)
-        elif isinstance(value, _Record) or any(value is s for s in _STAND_INS):
+            result = _real_history_buffer(value, path, restore_value)
+        elif _is_stand_in(value):
             raise UnsafeCheckpointContent(
-                f'{where}: a bare {getattr(value, "__name__", type(value).__name__)}')
+                f'{_place(path)}: a bare {getattr(value, "__name__", type(value).__name__)}')
         elif isinstance(value, (dict, list, argparse.Namespace)):
-            done[id(value)] = value
+            done[id(value)] = value, value
             items = vars(value) if isinstance(value, argparse.Namespace) else value
+            if isinstance(items, dict):
+                _refuse_stand_ins_in(items.keys(), path, 'a dict key')
             for key in list(items.keys() if isinstance(items, dict) else range(len(items))):
-                items[key] = restore_value(items[key], f'{where}.{key}' if where else str(key))
+                items[key] = restore_value(items[key], path + (key, ))
             return value
         elif isinstance(value, tuple):
-            result = tuple(restore_value(v, f'{where}.{i}') for i, v in enumerate(value))
+            result = tuple(restore_value(v, path + (i, )) for i, v in enumerate(value))
+        elif isinstance(value, (set, frozenset)):
+            _refuse_stand_ins_in(value, path, 'a set')
+            return value
         else:
             return value
-        done[id(value)] = result
+        done[id(value)] = value, result
         return result
 
-    return restore_value(obj, '')
+    return restore_value(obj, ())

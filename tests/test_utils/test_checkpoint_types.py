@@ -9,8 +9,9 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
 from mmvim.utils import load_checkpoint_file
-from tests.crafted_pickles import (BUILD, as_checkpoint, call, dict_, global_,
-                                   integer, numpy_array, numpy_dtype, raw_bytes, text, tuple_)
+from tests.crafted_pickles import (BUILD, EMPTY_DICT, NONE, SETITEM, as_checkpoint, call, dict_,
+                                   global_, integer, numpy_array, numpy_dtype, raw_bytes, text,
+                                   tuple_)
 
 
 def test_numpy_mmengine_and_argparse_contents_round_trip(tmp_path):
@@ -101,6 +102,10 @@ BAD_NUMPY = {
         call(global_('numpy._core.multiarray', '_reconstruct'), global_('numpy', 'ndarray'),
              tuple_(integer(0)), raw_bytes(b'b')), 'without the state numpy pickles'),
     'a stand-in itself as a value': (global_('numpy', 'dtype'), 'a bare _dtype'),
+    # restore() replaces values, not keys or set members: stand-ins there are refused
+    'array as a dict key': (EMPTY_DICT + float_array([1.]) + NONE + SETITEM, 'in a dict key'),
+    'array in a set': (call(global_('builtins', 'set'), tuple_(tuple_(float_array([1.])))),
+                       'in a set'),
 }
 
 
@@ -119,3 +124,13 @@ def test_getattr_resolves_only_history_buffer_statistics(tmp_path):
     with pytest.raises(RuntimeError, match="Refused: getattr\\(PickledHistoryBuffer, '__init__'"
                                            '\\) is not one of the HistoryBuffer statistics'):
         load_checkpoint_file(path)
+
+
+def test_messages_stay_short_whatever_the_file_holds(tmp_path):
+    """Keys and values in the messages come from the file: a megabyte key is cut short."""
+    bad = numpy_array((4,), numpy_dtype('f8'), raw_bytes(b'\0' * 8))
+    path = as_checkpoint(EMPTY_DICT + text('k' * 1000000) + dict_(x=bad) + SETITEM,
+                         tmp_path / 'long_key.pth')
+    with pytest.raises(RuntimeError, match="'kkkkk.*kkkk'.x: a numpy array of shape") as error:
+        load_checkpoint_file(path)
+    assert len(str(error.value)) < 1000
