@@ -22,6 +22,22 @@ def integer(value):
     return b'J' + struct.pack('<i', value)
 
 
+def long_integer(value):
+    """An int of any size (LONG1)."""
+    data = value.to_bytes((value.bit_length() + 8) // 8, 'little', signed=True)
+    return b'\x8a' + bytes([len(data)]) + data
+
+
+def memo_put(index):
+    """Keep the object on top of the stack as memo entry ``index`` (LONG_BINPUT)."""
+    return b'r' + struct.pack('<I', index)
+
+
+def memo_get(index):
+    """Push memo entry ``index`` again: the same object, shared (LONG_BINGET)."""
+    return b'j' + struct.pack('<I', index)
+
+
 def global_(module, name):
     """The object ``module.name`` (GLOBAL), as the unpickler resolves it."""
     return b'c' + module.encode() + b'\n' + name.encode() + b'\n'

@@ -15,18 +15,20 @@ explicitly: ``MMVIM_TRUST_CHECKPOINTS=1`` in the environment, which the tools'
 first, and each file that falls back to full unpickling is named in a warning.
 """
 import argparse
+import contextlib
 import functools
 import io
 import logging
 import os
 import pickle
 import pickletools
+import threading
 import zipfile
 
 import torch
 from mmengine.logging import print_log
 
-from .checkpoint_types import SAFE_GLOBALS, restore
+from .checkpoint_types import SAFE_GLOBALS, place, restore
 
 TRUST_ENV = 'MMVIM_TRUST_CHECKPOINTS'
 
@@ -99,6 +101,27 @@ def _pickle_damage(path):
     return None
 
 
+_SAFE_GLOBALS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _only_mmvim_safe_globals():
+    """torch's user allowlist holding just :data:`SAFE_GLOBALS` (the stand-ins), put back as it
+    was afterwards. Types the application registered itself are left out meanwhile: torch
+    resolves a name registered twice to either entry, and a real ``numpy.ndarray`` instead of
+    the stand-in would build object arrays over the file's bytes."""
+    serialization = torch.serialization
+    with _SAFE_GLOBALS_LOCK:
+        registered = serialization.get_safe_globals()
+        serialization.clear_safe_globals()
+        serialization.add_safe_globals(SAFE_GLOBALS)
+        try:
+            yield
+        finally:
+            serialization.clear_safe_globals()
+            serialization.add_safe_globals(registered)
+
+
 def _unpickler_reason(err):
     """The safe unpickler's own reason from the error ``torch.load`` wraps it in."""
     text = str(err)
@@ -126,7 +149,7 @@ def load_checkpoint_file(path, map_location='cpu'):
     if problem:
         raise RuntimeError(f'{path} is not a checkpoint: {problem}')
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
+        with _only_mmvim_safe_globals():
             checkpoint = restore(torch.load(path, map_location=map_location, weights_only=True))
     except Exception as err:
         damage = _pickle_damage(path)
@@ -148,22 +171,34 @@ def load_checkpoint_file(path, map_location='cpu'):
     return checkpoint
 
 
-def _named_tensors(obj, prefix=''):
-    """(dotted name, tensor) of every tensor in nested dicts, lists and tuples."""
-    if isinstance(obj, torch.Tensor):
-        yield prefix, obj
-    elif isinstance(obj, dict):
-        for key, value in obj.items():
-            yield from _named_tensors(value, f'{prefix}.{key}' if prefix else str(key))
-    elif isinstance(obj, (list, tuple)):
-        for i, value in enumerate(obj):
-            yield from _named_tensors(value, f'{prefix}.{i}' if prefix else str(i))
+def _named_tensors(obj):
+    """(place, tensor) of every tensor in nested dicts, lists and tuples, each container
+    visited once (a file can share one many times over); a place is a linked
+    (parent place, key), None at the top (see :func:`_keys`)."""
+    stack, seen = [(None, obj)], set()
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, torch.Tensor):
+            yield where, value
+        elif isinstance(value, (dict, list, tuple)) and id(value) not in seen:
+            seen.add(id(value))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(reversed([((where, key), item) for key, item in items]))
+
+
+def _keys(where):
+    """The keys down to a place of :func:`_named_tensors`, as a tuple."""
+    keys = []
+    while where is not None:
+        where, key = where
+        keys.append(key)
+    return tuple(reversed(keys))
 
 
 def check_finite(checkpoint, source):
     """Raise a RuntimeError naming the tensors of ``checkpoint`` (the first 8) that hold NaN or
     infinite values; ``source`` names the file."""
-    bad = [name for name, t in _named_tensors(checkpoint)
+    bad = [place(_keys(where)) for where, t in _named_tensors(checkpoint)
            if t.is_floating_point() and not torch.isfinite(t).all()]
     if bad:
         shown = ', '.join(bad[:8]) + (f' ... ({len(bad)} in all)' if len(bad) > 8 else '')

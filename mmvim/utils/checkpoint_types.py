@@ -25,6 +25,7 @@ import pickle
 import reprlib
 
 import numpy as np
+import torch
 
 # numpy's type codes whose values are plain bytes: floats, ints, unsigned ints, bools
 NUMERIC_DTYPES = frozenset({'f8', 'f4', 'f2', 'i8', 'i4', 'i2', 'i1', 'u8', 'u4', 'u2', 'u1',
@@ -126,10 +127,11 @@ def _short(value):
     return reprlib.repr(value)
 
 
-def _place(path):
+def place(path):
     """Where in the checkpoint ``path`` (the keys down to a value) points, e.g.
-    ``message_hub.log_scalars.train/loss``: each key cut short, at most the last eight."""
-    keys = [key if isinstance(key, str) and len(key) <= 40 else _short(key) for key in path]
+    ``message_hub.log_scalars.train/loss``: at most the last eight keys, each over 200
+    characters cut short."""
+    keys = [key if isinstance(key, str) and len(key) <= 200 else _short(key) for key in path]
     return ('...' if len(keys) > 8 else '') + '.'.join(map(str, keys[-8:])) or 'the top level'
 
 
@@ -142,7 +144,7 @@ def _real_dtype(record, path):
                               and state[2] is None and state[3] is None and state[4] is None)
     if not (isinstance(record, PickledDtype) and args and _one_of(args[0], NUMERIC_DTYPES)
             and plain):
-        raise UnsafeCheckpointContent(f'{_place(path)}: not a plain numeric numpy dtype')
+        raise UnsafeCheckpointContent(f'{place(path)}: not a plain numeric numpy dtype')
     order = state[1] if state else '|'
     dtype = np.dtype(args[0])
     return dtype.newbyteorder(order) if order in '<>' else dtype
@@ -152,14 +154,16 @@ def _real_array(record, path):
     state = getattr(record, 'state', None)
     if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1):
         raise UnsafeCheckpointContent(
-            f'{_place(path)}: a numpy array without the state numpy pickles')
+            f'{place(path)}: a numpy array without the state numpy pickles')
     _, shape, dtype, is_fortran, data = state
-    if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
-        raise UnsafeCheckpointContent(f'{_place(path)}: numpy array shape {_short(shape)}')
+    # (numpy's limits: 64 dimensions of at most 2**63 - 1; the product of such sizes is quick)
+    if not (isinstance(shape, tuple) and len(shape) <= 64
+            and all(type(n) is int and 0 <= n < 2**63 for n in shape)):
+        raise UnsafeCheckpointContent(f'{place(path)}: numpy array shape {_short(shape)}')
     dtype = _real_dtype(dtype, path)
     if not isinstance(data, bytes) or len(data) != math.prod(shape) * dtype.itemsize:
         raise UnsafeCheckpointContent(
-            f'{_place(path)}: a numpy array of shape {_short(shape)} and dtype {dtype} needs '
+            f'{place(path)}: a numpy array of shape {_short(shape)} and dtype {dtype} needs '
             f'{math.prod(shape) * dtype.itemsize} bytes, the file has '
             f'{len(data) if isinstance(data, bytes) else type(data).__name__}')
     array = np.frombuffer(data, dtype)
@@ -170,10 +174,10 @@ def _real_scalar(record, path):
     args = getattr(record, 'args', ())
     if len(args) != 2 or not isinstance(args[1], bytes):
         raise UnsafeCheckpointContent(
-            f'{_place(path)}: a numpy scalar without its dtype and bytes')
+            f'{place(path)}: a numpy scalar without its dtype and bytes')
     dtype, data = _real_dtype(args[0], path), args[1]
     if len(data) != dtype.itemsize:
-        raise UnsafeCheckpointContent(f'{_place(path)}: a {dtype} scalar of {len(data)} bytes')
+        raise UnsafeCheckpointContent(f'{place(path)}: a {dtype} scalar of {len(data)} bytes')
     return np.frombuffer(data, dtype)[0]
 
 
@@ -181,7 +185,7 @@ def _real_history_buffer(record, path, restore_value):
     from mmengine.logging import HistoryBuffer
     state = getattr(record, 'state', None)
     if not isinstance(state, dict):
-        raise UnsafeCheckpointContent(f'{_place(path)}: a HistoryBuffer without its state')
+        raise UnsafeCheckpointContent(f'{place(path)}: a HistoryBuffer without its state')
     histories = [restore_value(state.get(key), path + (key, ))
                  for key in ('_log_history', '_count_history')]
     max_length = state.get('max_length')
@@ -189,7 +193,7 @@ def _real_history_buffer(record, path, restore_value):
             and len(histories[0]) == len(histories[1])
             and type(max_length) is int and max_length > 0):
         raise UnsafeCheckpointContent(
-            f'{_place(path)}: a HistoryBuffer whose histories are not 1-D numpy arrays of one '
+            f'{place(path)}: a HistoryBuffer whose histories are not 1-D numpy arrays of one '
             'length, or whose max_length is not positive')
     return HistoryBuffer(histories[0], histories[1], max_length)
 
@@ -201,12 +205,13 @@ def _is_stand_in(value):
 def _refuse_stand_ins_in(items, path, what):
     """Raise if a stand-in hides where restore() does not replace anything: in a dict key
     (tuples looked into) or a set."""
-    stack = list(items)
+    stack, seen = list(items), set()
     while stack:
         item = stack.pop()
         if _is_stand_in(item):
-            raise UnsafeCheckpointContent(f'{_place(path)}: a numpy or mmengine object in {what}')
-        if isinstance(item, tuple):
+            raise UnsafeCheckpointContent(f'{place(path)}: a numpy or mmengine object in {what}')
+        if isinstance(item, tuple) and id(item) not in seen:
+            seen.add(id(item))
             stack.extend(item)
 
 
@@ -235,14 +240,19 @@ def restore(obj):
             result = _real_history_buffer(value, path, restore_value)
         elif _is_stand_in(value):
             raise UnsafeCheckpointContent(
-                f'{_place(path)}: a bare {getattr(value, "__name__", type(value).__name__)}')
-        elif isinstance(value, (dict, list, argparse.Namespace)):
+                f'{place(path)}: a bare {getattr(value, "__name__", type(value).__name__)}')
+        elif isinstance(value, (dict, list, argparse.Namespace, torch.Tensor)):
             done[id(value)] = value, value
-            items = vars(value) if isinstance(value, argparse.Namespace) else value
-            if isinstance(items, dict):
-                _refuse_stand_ins_in(items.keys(), path, 'a dict key')
-            for key in list(items.keys() if isinstance(items, dict) else range(len(items))):
-                items[key] = restore_value(items[key], path + (key, ))
+            # a Namespace's attributes; a dict and a list's items, and the attributes BUILD can
+            # give an OrderedDict (a state dict's _metadata) or a tensor (a Parameter's state)
+            for items in (value, getattr(value, '__dict__', None)):
+                if isinstance(items, list):
+                    for i, item in enumerate(items):
+                        items[i] = restore_value(item, path + (i, ))
+                elif isinstance(items, dict):
+                    _refuse_stand_ins_in(items.keys(), path, 'a dict key')
+                    for key in list(items.keys()):
+                        items[key] = restore_value(items[key], path + (key, ))
             return value
         elif isinstance(value, tuple):
             result = tuple(restore_value(v, path + (i, )) for i, v in enumerate(value))

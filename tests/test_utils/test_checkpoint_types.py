@@ -2,6 +2,8 @@
 argparse arguments) load as the real objects, and a file cannot use them to crash the process or
 change shared state: the safe unpickler only builds inert stand-ins, validated afterwards."""
 import argparse
+import collections
+import signal
 
 import numpy as np
 import pytest
@@ -10,8 +12,8 @@ from mmengine.logging import HistoryBuffer, MessageHub
 
 from mmvim.utils import load_checkpoint_file
 from tests.crafted_pickles import (BUILD, EMPTY_DICT, NONE, SETITEM, as_checkpoint, call, dict_,
-                                   global_, integer, numpy_array, numpy_dtype, raw_bytes, text,
-                                   tuple_)
+                                   global_, integer, long_integer, memo_get, memo_put,
+                                   numpy_array, numpy_dtype, raw_bytes, text, tuple_)
 
 
 def test_numpy_mmengine_and_argparse_contents_round_trip(tmp_path):
@@ -102,6 +104,11 @@ BAD_NUMPY = {
         call(global_('numpy._core.multiarray', '_reconstruct'), global_('numpy', 'ndarray'),
              tuple_(integer(0)), raw_bytes(b'b')), 'without the state numpy pickles'),
     'a stand-in itself as a value': (global_('numpy', 'dtype'), 'a bare _dtype'),
+    # a thousand 2030-bit sizes would take minutes to multiply
+    'shape of sizes numpy cannot have': (
+        numpy_array((1,), numpy_dtype('f8'), raw_bytes(b'\0' * 8)).replace(
+            tuple_(integer(1)), tuple_(*[long_integer(2**2030)] * 1000)),
+        'numpy array shape'),
     # restore() replaces values, not keys or set members: stand-ins there are refused
     'array as a dict key': (EMPTY_DICT + float_array([1.]) + NONE + SETITEM, 'in a dict key'),
     'array in a set': (call(global_('builtins', 'set'), tuple_(tuple_(float_array([1.])))),
@@ -134,3 +141,52 @@ def test_messages_stay_short_whatever_the_file_holds(tmp_path):
     with pytest.raises(RuntimeError, match="'kkkkk.*kkkk'.x: a numpy array of shape") as error:
         load_checkpoint_file(path)
     assert len(str(error.value)) < 1000
+
+
+def test_an_application_s_own_allowlist_neither_interferes_nor_is_lost(tmp_path):
+    """torch resolves a name registered twice to either entry: with the real numpy classes
+    registered by the application beside the stand-ins, an object array could be built. They
+    are set aside during the load and put back after it."""
+    registered = torch.serialization.get_safe_globals()
+    own = [np.ndarray, np.dtype, np._core.multiarray._reconstruct, type(np.dtype('O')),
+           argparse.Namespace]
+    torch.serialization.add_safe_globals(own)
+    try:
+        for _ in range(4):    # either entry could win: try a few loads
+            objects = numpy_array((2,), numpy_dtype('O'), raw_bytes(b'\0' * 16))
+            path = as_checkpoint(dict_(x=objects), tmp_path / 'object_array.pth')
+            with pytest.raises(RuntimeError, match="numpy dtype 'O' is not one of"):
+                load_checkpoint_file(path)
+        assert set(torch.serialization.get_safe_globals()) == set(registered + own)
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(registered)
+
+
+def test_shared_references_are_walked_once(tmp_path):
+    """Sixty levels of tuples that each hold the level below twice: 2**60 paths to one array,
+    in a file of a few kilobytes. Every walk over the result (restore, the finite check) visits
+    each object once. SIGALRM ends the test if a walk follows every path."""
+    levels = [tuple_(float_array([1.])) + memo_put(0)]
+    levels += [tuple_(memo_get(n - 1), memo_get(n - 1)) + memo_put(n) for n in range(1, 61)]
+    path = as_checkpoint(dict_(x=tuple_(*levels)), tmp_path / 'shared.pth')
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail('a walk follows every path'))
+    signal.alarm(60)
+    try:
+        loaded = load_checkpoint_file(path)
+    finally:
+        signal.alarm(0)
+    level = loaded['x'][-1]
+    for _ in range(60):
+        assert level[0] is level[1]
+        level = level[0]
+    assert type(level[0]) is np.ndarray
+
+
+def test_attributes_of_a_state_dict_are_restored_too(tmp_path):
+    """BUILD gives an OrderedDict attributes (torch's state dicts keep _metadata there)."""
+    state_dict = collections.OrderedDict(w=torch.ones(2))
+    state_dict._metadata = {'': {'version': np.int64(2)}}
+    torch.save({'state_dict': state_dict}, tmp_path / 'metadata.pth')
+    loaded = load_checkpoint_file(tmp_path / 'metadata.pth')['state_dict']
+    assert type(loaded._metadata['']['version']) is np.int64
