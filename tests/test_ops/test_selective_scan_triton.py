@@ -332,13 +332,13 @@ def test_chunks_keep_min_tiles(length, min_tiles, chunks):
 
 def test_forward_and_backward_chunked_differently_interpreter(monkeypatch):
     """The backward reads the states the forward saved per tile whatever the chunking: here the
-    forward splits 37 positions into 5 chunks and the backward into 4."""
+    forward splits 37 positions into 10 chunks of one tile and the backward into 5 of two."""
     monkeypatch.setattr(triton_interface, 'CONFIG_OVERRIDE', dict(T=4, BD_F=2, BD_B=1))
     cfg = {**triton_interface.DEFAULT_CONFIG, **triton_interface.CONFIG_OVERRIDE}
     cpu = torch.device('cpu')
-    assert triton_interface._chunking(2, 5, 37, 2, cfg, cpu)[0] == 5
-    assert triton_interface._chunking(2, 5, 37, 1, cfg, cpu)[0] == 4
-    _bidirectional(2, 5, 37, 3, torch.float32, 'cpu')
+    assert triton_interface._chunking(1, 5, 37, 2, cfg, cpu)[:2] == (10, 4)
+    assert triton_interface._chunking(1, 5, 37, 1, cfg, cpu)[:2] == (5, 8)
+    _bidirectional(1, 5, 37, 3, torch.float32, 'cpu')
 
 
 @pytest.mark.parametrize('block', [2, 8])
