@@ -20,7 +20,8 @@ SIZES = [(2, 2), (3, 7), (45, 150), (300, 20)]     # (height, width)
 # it).
 SEG_CONFIGS = ['upernet_vim_ti_ade20k.py', 'upernet_deit_ti_ade20k.py',
                'upernet_vim_ti_mini-ade20k.py']
-DET_CONFIGS = ['cascade-mask-rcnn_vim-ti_vitdet_coco.py', 'cascade-mask-rcnn_deit-ti_vitdet_coco.py',
+DET_CONFIGS = ['cascade-mask-rcnn_vim-ti_vitdet_coco.py',
+               'cascade-mask-rcnn_deit-ti_vitdet_coco.py',
                'cascade-mask-rcnn_vim-ti_vitdet_mini-coco.py']
 SIBLINGS = {'upernet_vim_s_ade20k.py': 'upernet_vim_ti_ade20k.py',
             'upernet_deit_s_ade20k.py': 'upernet_deit_ti_ade20k.py',

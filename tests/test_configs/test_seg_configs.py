@@ -112,7 +112,8 @@ def test_layer_decay_lr_and_weight_decay_per_parameter(name, num_layers, decay, 
 def test_layer_decay_refuses_a_wrong_num_layers():
     cfg, model = build_segmentor('upernet_vim_ti_ade20k.py')
     cfg.optim_wrapper.paramwise_cfg.num_layers = 12
-    with pytest.raises(ValueError, match='belongs to block 12, but paramwise_cfg says num_layers=12'):
+    with pytest.raises(ValueError,
+                       match='belongs to block 12, but paramwise_cfg says num_layers=12'):
         build_optim_wrapper(model, cfg.optim_wrapper)
 
 

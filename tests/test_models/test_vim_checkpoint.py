@@ -26,7 +26,8 @@ def official_state_dict(dim, depth=24, grid=14, d_state=16, num_classes=1000):
         layer = {'norm.weight': (dim, ), 'mixer.in_proj.weight': (2 * inner, dim),
                  'mixer.out_proj.weight': (dim, inner)}
         for s in ('', '_b'):
-            layer.update({f'mixer.conv1d{s}.weight': (inner, 1, 4), f'mixer.conv1d{s}.bias': (inner, ),
+            layer.update({f'mixer.conv1d{s}.weight': (inner, 1, 4),
+                          f'mixer.conv1d{s}.bias': (inner, ),
                           f'mixer.x_proj{s}.weight': (rank + 2 * d_state, inner),
                           f'mixer.dt_proj{s}.weight': (inner, rank),
                           f'mixer.dt_proj{s}.bias': (inner, ),

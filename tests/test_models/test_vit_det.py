@@ -97,8 +97,8 @@ def test_rel_pos_attention_is_softmax_with_the_bias():
     randomise_rel_pos(attn)
     x = torch.randn(2, 3, 4, 8, dtype=torch.float64)
     q, k, v = attn.qkv(x).reshape(2, 12, 3, 2, 4).permute(2, 0, 3, 1, 4)
-    logits = q @ k.transpose(-1, -2) / 2 + decomposed_rel_pos_bias(q, attn.rel_pos_h,
-                                                                 attn.rel_pos_w, (3, 4))
+    logits = q @ k.transpose(-1, -2) / 2 + decomposed_rel_pos_bias(
+        q, attn.rel_pos_h, attn.rel_pos_w, (3, 4))
     expected = attn.proj((logits.softmax(-1) @ v).transpose(1, 2).reshape(2, 3, 4, 8))
     torch.testing.assert_close(attn(x), expected)
 

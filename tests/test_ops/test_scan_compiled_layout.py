@@ -66,6 +66,7 @@ compiled = triton.compile(ASTSource(kernel, signature, constants, attrs),
 print('shared', compiled.metadata.shared)
 '''
 
+
 @pytest.mark.parametrize('which,stage,save', [
     ('forward', 'chunk_pass', 'no_save'), ('forward', 'output', 'no_save'),
     ('forward', 'output', 'save'), ('forward', 'output', 'save_uncapped'),

@@ -60,7 +60,8 @@ def test_errors_name_the_problem():
     with pytest.raises(ValueError, match='requires a gradient'):
         bidirectional_selective_scan(*args, out=out)
     with torch.no_grad():
-        with pytest.raises(ValueError, match=r'out must be \(1, 4, 5\) torch.float32 on cpu like u_f'):
+        with pytest.raises(ValueError,
+                           match=r'out must be \(1, 4, 5\) torch.float32 on cpu like u_f'):
             bidirectional_selective_scan(*args, out=out[:, :3])
         with pytest.raises(ValueError, match=r'out must be .* like u_f, got .* torch.float64'):
             bidirectional_selective_scan(*args, out=out.double())

@@ -247,8 +247,8 @@ def test_same_shapes_other_strides_interpreter(small_tiles):
 
 
 @pytest.mark.parametrize('dtype,dstate,packed', [(torch.bfloat16, 4, True),
-                                                  (torch.float16, 4, True),
-                                                  (torch.bfloat16, 3, False)])
+                                                 (torch.float16, 4, True),
+                                                 (torch.bfloat16, 3, False)])
 def test_strided_16bit_interpreter(small_tiles, monkeypatch, dtype, dstate, packed):
     """16-bit B and C as views of one (batch, length, 2 * dstate) tensor: with dstate 4 the
     forward and backward kernels read them as 32-bit words of two states; with 3, C starts at an

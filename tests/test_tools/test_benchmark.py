@@ -35,8 +35,8 @@ def test_cpu_sweep_writes_json_table_and_plots(tmp_path, capsys):
     assert len(points) == 3 * 2 * 2                       # variants x resolutions x parts
     assert all(set(p) == POINT_FIELDS for p in points)
     assert {p['label'] for p in points} == {'vim-ti', 'deit-ti (sdpa)', 'deit-ti (naive)'}
-    assert {(p['part'], p['neck']) for p in points} == {('backbone', None),
-                                                       ('backbone+fpn', 'Feature2Pyramid+FPN')}
+    assert {(p['part'], p['neck']) for p in points} == {
+        ('backbone', None), ('backbone+fpn', 'Feature2Pyramid+FPN')}
     for p in points:
         assert p['status'] == 'ok' and p['mode'] == 'infer' and p['dtype'] == 'fp32'
         assert p['fps'] == pytest.approx(p['batch'] * 1e3 / p['ms'], rel=1e-3)
@@ -103,8 +103,8 @@ def test_backbone_plus_fpn_gives_strides_4_to_64(model, style, necks):
     assert [type(m).__name__ for m in fpn] == necks
     with torch.no_grad():
         outs = nn.Sequential(backbone, *fpn).eval()(torch.randn(1, 3, 64, 64))
-    assert [tuple(o.shape) for o in outs] == [(1, 256, 64 // s, 64 // s) for s in (4, 8, 16, 32,
-                                                                                  64)]
+    assert [tuple(o.shape) for o in outs] == [(1, 256, 64 // s, 64 // s)
+                                              for s in (4, 8, 16, 32, 64)]
 
 
 def test_large_resolutions_are_measured_at_batch_1_only(tmp_path):

@@ -14,7 +14,6 @@ from tests.test_tools.test_seg_tools import MINI_CONFIG, REPO, SMALL, data_optio
 from tests.test_utils.test_checkpoint import hostile_checkpoint
 
 
-
 def train_command(work_dir, options, *extra):
     return [sys.executable, 'tools/train.py', MINI_CONFIG, '--work-dir', str(work_dir), *extra,
             '--cfg-options', *options]

@@ -299,8 +299,8 @@ def render_quickstart(root, spec):
                             for k, name in QUICKSTART_METRICS.items() if k in job['trained'])
         rows.append([Path(job['config']).name, job['iterations'], changes,
                      f'{fmt(job["minutes"], 1)} min', f'{fmt(job["seconds_per_iteration"], 2)} s'])
-        runs.append(f'- {Path(job["config"]).name}: ' + stamp(job['meta'], source.path,
-                                                               source.note))
+        runs.append(f'- {Path(job["config"]).name}: '
+                    + stamp(job['meta'], source.path, source.note))
     header = ['config', 'iterations', 'untrained -> trained', 'time in all',
               'per training iteration']
     return [spec.title, ''] + table(header, rows) + [''] + runs
@@ -682,8 +682,8 @@ def main(argv=None):
             for path in plot_block(args.root, spec):
                 print(f'wrote {path}')
     for page, text in texts.items():
-        problems += [f'{page}: image {link} is missing' for link in linked_files(args.root, page,
-                                                                                  text)]
+        problems += [f'{page}: image {link} is missing'
+                     for link in linked_files(args.root, page, text)]
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

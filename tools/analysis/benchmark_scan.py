@@ -187,5 +187,6 @@ def main():
                 f'bidirectional selective scan, bf16, N=16, {meta["device"]}',
                 osp.splitext(args.out)[0] + '.png')
 
+
 if __name__ == '__main__':
     main()

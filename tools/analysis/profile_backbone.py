@@ -28,16 +28,16 @@ def parse_case(text):
     """'1248x8' -> (1248, 8, 'infer'); '512x8:train' -> (512, 8, 'train')."""
     size_batch, _, mode = text.partition(':')
     parts = size_batch.split('x')
-    if len(parts) != 2 or not all(p.isdigit() for p in parts) or mode not in ('', 'infer',
-                                                                                 'train'):
+    if (len(parts) != 2 or not all(p.isdigit() for p in parts)
+            or mode not in ('', 'infer', 'train')):
         raise SystemExit(f'--cases: {text!r} is not SIZExBATCH[:infer|:train], e.g. 512x8:train')
     return int(parts[0]), int(parts[1]), mode or 'infer'
 
 
 def profile_case(arch, size, batch, mode, out_dir):
     import triton
-    model = VisionMamba(arch=arch, img_size=size, out_indices=(5, 11, 17, 23),
-                       cls_token=None).cuda().train(mode == 'train')
+    model = VisionMamba(arch=arch, img_size=size, out_indices=(5, 11, 17, 23), cls_token=None)
+    model = model.cuda().train(mode == 'train')
     step = make_step(model, torch.randn(batch, 3, size, size, device='cuda'), mode, 'bf16',
                      'eager')
     ms = triton.testing.do_bench(step, warmup=10, rep=100, return_mode='median')
